@@ -1,0 +1,367 @@
+//! The `expect` language: `metric(target) op number`, joined with `and`, plus a few named
+//! predicates such as `every_message_handled_once(billing)`. Also used by `after:` triggers.
+//!
+//! Parsing is pure text; evaluation reads the engine's metrics through their JSON form (the
+//! same object the CLI writes as the summary), so a metric is named exactly as in the summary.
+
+use serde_json::Value;
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Op {
+    pub fn text(self) -> &'static str {
+        match self {
+            Op::Eq => "==",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+    pub fn holds(self, left: i64, right: i64) -> bool {
+        match self {
+            Op::Eq => left == right,
+            Op::Ne => left != right,
+            Op::Lt => left < right,
+            Op::Le => left <= right,
+            Op::Gt => left > right,
+            Op::Ge => left >= right,
+        }
+    }
+}
+
+/// One clause of an expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Clause {
+    /// `metric(target) op value`; `target` is None for run-wide metrics (`events > 10`).
+    Compare {
+        metric: String,
+        target: Option<String>,
+        op: Op,
+        value: i64,
+    },
+    /// A named predicate over a target: `every_message_handled_once(billing)`.
+    Predicate { name: String, target: String },
+}
+
+/// A parsed expectation: every clause must hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expr {
+    pub clauses: Vec<Clause>,
+}
+
+/// Predicates the language knows, with what they mean (shown in `--help` and the docs).
+pub const PREDICATES: &[(&str, &str)] = &[
+    (
+        "every_message_handled_once",
+        "the service handled messages and none more than once (handled > 0, handled_more_than_once == 0)",
+    ),
+    (
+        "in_order",
+        "the service saw no message out of its group's send order (order_violations == 0)",
+    ),
+    (
+        "drained",
+        "the queue is empty at the end (visible == 0, in_flight == 0, delayed == 0)",
+    ),
+];
+
+/// Longest accepted expectation text (a limit on everything).
+pub const MAX_EXPR_LEN: usize = 500;
+
+/// Parses an expectation. The error is a message and the character offset where it went wrong.
+pub fn parse(text: &str) -> Result<Expr, (String, u32)> {
+    if text.len() > MAX_EXPR_LEN {
+        return Err((format!("longer than {MAX_EXPR_LEN} characters"), 0));
+    }
+    let mut clauses = Vec::new();
+    let mut rest = text;
+    loop {
+        let offset = (text.len() - rest.len()) as u32;
+        let (clause, after) = parse_clause(rest).map_err(|(m, o)| (m, offset + o))?;
+        clauses.push(clause);
+        let after_trim = after.trim_start();
+        if after_trim.is_empty() {
+            break;
+        }
+        let Some(next) = after_trim
+            .strip_prefix("and ")
+            .or_else(|| after_trim.strip_prefix("&& "))
+        else {
+            let at = (text.len() - after_trim.len()) as u32;
+            return Err(("expected `and` or the end".to_string(), at));
+        };
+        rest = next;
+    }
+    Ok(Expr { clauses })
+}
+
+fn parse_clause(text: &str) -> Result<(Clause, &str), (String, u32)> {
+    let start = text.len() - text.trim_start().len();
+    let s = &text[start..];
+    let name_len = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(s.len());
+    if name_len == 0 {
+        return Err((
+            "expected a metric name like `visible(orders)`".to_string(),
+            start as u32,
+        ));
+    }
+    let name = &s[..name_len];
+    let mut rest = &s[name_len..];
+    let mut target = None;
+    if let Some(inner) = rest.strip_prefix('(') {
+        let Some(close) = inner.find(')') else {
+            return Err(("missing `)`".to_string(), (text.len() - rest.len()) as u32));
+        };
+        let t = inner[..close].trim();
+        if t.is_empty() {
+            return Err(("empty target in `()`".to_string(), (text.len() - rest.len()) as u32));
+        }
+        target = Some(t.to_string());
+        rest = &inner[close + 1..];
+    }
+    let trimmed = rest.trim_start();
+    let op = [
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ]
+    .iter()
+    .find(|(sym, _)| trimmed.starts_with(sym));
+    let Some((sym, op)) = op else {
+        // No operator: a predicate.
+        if PREDICATES.iter().any(|(p, _)| *p == name) {
+            let Some(target) = target else {
+                return Err((format!("`{name}` needs a target, e.g. `{name}(billing)`"), start as u32));
+            };
+            return Ok((
+                Clause::Predicate {
+                    name: name.to_string(),
+                    target,
+                },
+                rest,
+            ));
+        }
+        return Err((
+            format!("expected a comparison after `{name}` (==, !=, <, <=, >, >=)"),
+            (text.len() - trimmed.len()) as u32,
+        ));
+    };
+    let after_op = trimmed[sym.len()..].trim_start();
+    let number_len = after_op
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
+        .map_or(after_op.len(), |(i, _)| i);
+    let number = &after_op[..number_len];
+    let at = (text.len() - after_op.len()) as u32;
+    let value: i64 = number
+        .parse()
+        .map_err(|_| ("expected a whole number".to_string(), at))?;
+    let clause = Clause::Compare {
+        metric: name.to_string(),
+        target,
+        op: *op,
+        value,
+    };
+    Ok((clause, &after_op[number_len..]))
+}
+
+/// The outcome of one expectation.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ExpectationResult {
+    pub text: String,
+    pub pass: bool,
+    /// The observed values, e.g. `deduplicated(orders.fifo) = 1`.
+    pub why: String,
+}
+
+/// Looks a metric up in the summary JSON: `queues`, `topics`, `services`, `links` keyed by name,
+/// and run-wide values at the top level. Dotted metric names go deeper (`latency_ms.p99`).
+pub fn lookup(metrics: &Value, metric: &str, target: Option<&str>) -> Result<i64, String> {
+    let object = match target {
+        None => metrics,
+        Some(name) => {
+            let found = ["services", "queues", "topics", "links"]
+                .iter()
+                .find_map(|section| metrics.get(section).and_then(|s| s.get(name)));
+            match found {
+                Some(o) => o,
+                None => {
+                    return Err(format!(
+                        "no service, queue, topic or link named `{name}` in the metrics"
+                    ))
+                }
+            }
+        }
+    };
+    let mut value = object;
+    for part in metric.split('.') {
+        value = match value.get(part) {
+            Some(v) => v,
+            None => {
+                return Err(format!(
+                    "no metric `{metric}`{}",
+                    target.map(|t| format!(" for `{t}`")).unwrap_or_default()
+                ))
+            }
+        };
+    }
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|u| u.min(i64::MAX as u64) as i64))
+            .map_or_else(
+                || {
+                    n.as_f64()
+                        .map(|f| f as i64)
+                        .ok_or_else(|| format!("`{metric}` is not a number"))
+                },
+                Ok,
+            ),
+        Value::Bool(b) => Ok(i64::from(*b)),
+        Value::Null => Ok(0),
+        _ => Err(format!("`{metric}` is not a number")),
+    }
+}
+
+/// Evaluates one clause; returns (holds, observation text).
+pub fn eval_clause(clause: &Clause, metrics: &Value) -> (bool, String) {
+    match clause {
+        Clause::Compare {
+            metric,
+            target,
+            op,
+            value,
+        } => {
+            let shown = match target {
+                Some(t) => format!("{metric}({t})"),
+                None => metric.clone(),
+            };
+            match lookup(metrics, metric, target.as_deref()) {
+                Ok(observed) => (op.holds(observed, *value), format!("{shown} = {observed}")),
+                Err(why) => (false, why),
+            }
+        }
+        Clause::Predicate { name, target } => {
+            let parts: &[(&str, Op, i64)] = match name.as_str() {
+                "every_message_handled_once" => &[("handled", Op::Gt, 0), ("handled_more_than_once", Op::Eq, 0)],
+                "in_order" => &[("order_violations", Op::Eq, 0)],
+                "drained" => &[("visible", Op::Eq, 0), ("in_flight", Op::Eq, 0), ("delayed", Op::Eq, 0)],
+                _ => return (false, format!("unknown predicate `{name}`")),
+            };
+            let mut ok = true;
+            let mut seen = Vec::new();
+            for (metric, op, value) in parts {
+                match lookup(metrics, metric, Some(target)) {
+                    Ok(observed) => {
+                        ok &= op.holds(observed, *value);
+                        seen.push(format!("{metric}({target}) = {observed}"));
+                    }
+                    Err(why) => return (false, why),
+                }
+            }
+            (ok, seen.join(", "))
+        }
+    }
+}
+
+/// Evaluates a whole expectation text (already validated at load; a parse error fails it).
+pub fn evaluate(text: &str, metrics: &Value) -> ExpectationResult {
+    match parse(text) {
+        Err((message, _)) => ExpectationResult {
+            text: text.to_string(),
+            pass: false,
+            why: message,
+        },
+        Ok(expr) => {
+            let mut pass = true;
+            let mut why = Vec::new();
+            for clause in &expr.clauses {
+                let (ok, seen) = eval_clause(clause, metrics);
+                pass &= ok;
+                why.push(seen);
+            }
+            ExpectationResult {
+                text: text.to_string(),
+                pass,
+                why: why.join("; "),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_comparisons_joined_with_and() {
+        let expr = parse("deduplicated(orders.fifo) == 1 and visible(orders) <= 5").unwrap();
+        assert_eq!(expr.clauses.len(), 2);
+        assert_eq!(
+            expr.clauses[0],
+            Clause::Compare {
+                metric: "deduplicated".into(),
+                target: Some("orders.fifo".into()),
+                op: Op::Eq,
+                value: 1
+            }
+        );
+    }
+
+    #[test]
+    fn parses_predicates_and_run_wide_metrics() {
+        let expr = parse("every_message_handled_once(billing) and events > 3").unwrap();
+        assert_eq!(
+            expr.clauses[0],
+            Clause::Predicate {
+                name: "every_message_handled_once".into(),
+                target: "billing".into()
+            }
+        );
+        assert!(matches!(
+            expr.clauses[1],
+            Clause::Compare {
+                target: None,
+                op: Op::Gt,
+                value: 3,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn reports_where_parsing_failed() {
+        assert_eq!(parse("visible(orders) = 3").unwrap_err().1, 16);
+        assert!(parse("visible(orders").is_err());
+        assert!(parse("visible(orders) == lots").is_err());
+        assert!(parse("visible(orders) == 1 or x == 2").is_err());
+    }
+
+    #[test]
+    fn evaluates_against_summary_json() {
+        let m = json!({"queues": {"orders": {"visible": 3}}, "services": {"b": {"handled": 2, "handled_more_than_once": 0, "latency_ms": {"p99": 40}}}});
+        assert!(evaluate("visible(orders) == 3", &m).pass);
+        assert!(!evaluate("visible(orders) < 3", &m).pass);
+        assert!(evaluate("every_message_handled_once(b)", &m).pass);
+        assert!(evaluate("latency_ms.p99(b) <= 40", &m).pass);
+        let missing = evaluate("visible(nope) == 0", &m);
+        assert!(!missing.pass && missing.why.contains("nope"));
+    }
+}
