@@ -1,0 +1,1036 @@
+//! `Broker`: every queue and topic of a world, the SQS/SNS actions on them, and the time-driven
+//! transitions (`next_deadline` / `advance`). Owns the id counters and the group-name interner.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::api::{
+    BatchFailure, BatchResponse, DeleteBatchEntry, PublishRequest, PublishResponse, ReceiveRequest,
+    ReceiveResponse, SendBatchEntry, SendRequest, SendResponse,
+};
+use crate::config::{
+    limits, validate_token, QueueConfig, SubscriptionConfig, SubscriptionTarget, TopicConfig,
+    MAX_ENDPOINT_RETRIES, MAX_ENDPOINT_RETRY_DELAY_S,
+};
+use crate::error::{ApiError, ErrorCode};
+use crate::event::{BrokerEvent, Names};
+use crate::filter::FilterPolicy;
+use crate::ids::{
+    DeliveryId, MessageId, MessageMeta, Payload, PollId, PublishId, QueueId, ReceiptHandle,
+    SubscriptionId, TopicId,
+};
+use crate::intern::{Interner, NO_GROUP};
+use crate::metrics::{QueueMetrics, TopicMetrics};
+use crate::queue::{content_dedup_id, Ctx, DeadMove, MessageState, Msg, Queue};
+use crate::rng::Rng;
+use crate::time::Millis;
+use crate::topic::{envelope, PendingDelivery, Subscription, Topic};
+
+/// All queues and topics. `Clone` is the checkpoint.
+#[derive(Clone, Debug, Default)]
+pub struct Broker {
+    queues: Vec<Queue>,
+    topics: Vec<Topic>,
+    subscriptions: Vec<Subscription>,
+    groups: Interner,
+    next_message: u64,
+    next_poll: u64,
+    next_publish: u64,
+    next_delivery: u64,
+    deliveries: BTreeMap<DeliveryId, PendingDelivery>,
+    retries: BTreeSet<(Millis, DeliveryId)>,
+    /// The latest time the broker has been advanced to; calls with an earlier `now` act at this time.
+    now: Millis,
+}
+
+/// One message as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MessageView {
+    pub message: MessageId,
+    pub state: MessageState,
+    /// End of the delay (Delayed) or of the visibility timeout (InFlight).
+    pub visible_at: Millis,
+    pub receive_count: u32,
+    pub group: Option<Arc<str>>,
+    pub sent_at: Millis,
+    pub meta: MessageMeta,
+    pub body: Arc<Payload>,
+}
+
+/// A FIFO message group: its undeleted messages in order; blocked when the head is in flight.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupLaneView {
+    pub group: Arc<str>,
+    pub messages: Vec<MessageView>,
+    /// The in-flight head that holds the rest of the group back, if any.
+    pub blocked_by: Option<MessageId>,
+}
+
+/// A read-only picture of a queue for the UI.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueView {
+    pub queue: QueueId,
+    pub name: String,
+    pub fifo: bool,
+    /// Every stored message in enqueue order.
+    pub messages: Vec<MessageView>,
+    /// FIFO: one lane per group (by group name order).
+    pub groups: Vec<GroupLaneView>,
+    pub waiting_polls: u32,
+    pub oldest_age_ms: u64,
+    pub metrics: QueueMetrics,
+}
+
+impl Broker {
+    pub fn new() -> Broker {
+        Broker::default()
+    }
+
+    // ----- setup ---------------------------------------------------------------------------
+
+    /// CreateQueue. A redrive policy must name an existing queue of the same kind (a FIFO queue's
+    /// dead-letter queue must be FIFO, a standard queue's must be standard).
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
+    pub fn create_queue(&mut self, cfg: QueueConfig) -> Result<QueueId, ApiError> {
+        cfg.validate()?;
+        if self.queues.len() as u64 >= limits::MAX_QUEUES as u64 {
+            return Err(ApiError::new(
+                ErrorCode::OverLimit,
+                format!("at most {} queues (playground limit)", limits::MAX_QUEUES),
+            ));
+        }
+        if self.queue_id(&cfg.name).is_some() {
+            return Err(ApiError::new(
+                ErrorCode::QueueNameExists,
+                format!("a queue named {} already exists", cfg.name),
+            ));
+        }
+        if let Some(redrive) = &cfg.redrive {
+            let Some(dlq) = self.queues.get(redrive.dead_letter.0 as usize) else {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameterValue,
+                    format!(
+                        "{}: dead-letter queue {} does not exist",
+                        cfg.name, redrive.dead_letter
+                    ),
+                ));
+            };
+            if dlq.fifo != cfg.is_fifo() {
+                let (this, that) = if cfg.is_fifo() {
+                    ("FIFO", "FIFO")
+                } else {
+                    ("standard", "standard")
+                };
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameterValue,
+                    format!("{}: the dead-letter queue of a {this} queue must also be a {that} queue, and {} is not", cfg.name, dlq.cfg.name),
+                ));
+            }
+        }
+        let id = QueueId(self.queues.len() as u32);
+        self.queues.push(Queue::new(id, cfg));
+        Ok(id)
+    }
+
+    /// CreateTopic.
+    pub fn create_topic(&mut self, cfg: TopicConfig) -> Result<TopicId, ApiError> {
+        cfg.validate()?;
+        if self.topics.len() as u64 >= limits::MAX_TOPICS as u64 {
+            return Err(ApiError::new(
+                ErrorCode::OverLimit,
+                format!("at most {} topics (playground limit)", limits::MAX_TOPICS),
+            ));
+        }
+        if self.topic_id(&cfg.name).is_some() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("a topic named {} already exists", cfg.name),
+            ));
+        }
+        let id = TopicId(self.topics.len() as u32);
+        self.topics.push(Topic::new(cfg));
+        Ok(id)
+    }
+
+    /// Subscribe. FIFO topics deliver only to FIFO queues; standard topics only to standard
+    /// queues and endpoints. The filter policy is parsed here, so a bad one fails the call.
+    /// <https://docs.aws.amazon.com/sns/latest/dg/fifo-sns-sqs.html>
+    pub fn subscribe(
+        &mut self,
+        topic: TopicId,
+        cfg: SubscriptionConfig,
+    ) -> Result<SubscriptionId, ApiError> {
+        let invalid = |m: String| ApiError::new(ErrorCode::InvalidParameter, m);
+        let t = self.topics.get(topic.0 as usize).ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, format!("topic {topic} does not exist"))
+        })?;
+        if self.subscriptions.len() as u64 >= limits::MAX_SUBSCRIPTIONS as u64 {
+            return Err(ApiError::new(
+                ErrorCode::OverLimit,
+                format!(
+                    "at most {} subscriptions (playground limit)",
+                    limits::MAX_SUBSCRIPTIONS
+                ),
+            ));
+        }
+        match cfg.target {
+            SubscriptionTarget::Queue(queue) => {
+                let q = self.queues.get(queue.0 as usize).ok_or_else(|| {
+                    ApiError::new(ErrorCode::NotFound, format!("queue {queue} does not exist"))
+                })?;
+                if t.fifo && !q.fifo {
+                    return Err(invalid(format!(
+                        "topic {} is FIFO and can only deliver to FIFO queues; {} is a standard queue",
+                        t.cfg.name, q.cfg.name
+                    )));
+                }
+                if !t.fifo && q.fifo {
+                    return Err(invalid(format!(
+                        "{} is a FIFO queue; it can only subscribe to a FIFO topic, and {} is standard",
+                        q.cfg.name, t.cfg.name
+                    )));
+                }
+            }
+            SubscriptionTarget::Endpoint(_) => {
+                if t.fifo {
+                    return Err(invalid(format!(
+                        "FIFO topic {} can only deliver to SQS FIFO queues, not to an endpoint",
+                        t.cfg.name
+                    )));
+                }
+                if cfg.endpoint_retries > MAX_ENDPOINT_RETRIES
+                    || cfg.endpoint_retry_delay_s > MAX_ENDPOINT_RETRY_DELAY_S
+                {
+                    return Err(invalid(format!(
+                        "endpoint retries must be at most {MAX_ENDPOINT_RETRIES}, {MAX_ENDPOINT_RETRY_DELAY_S} s apart at most"
+                    )));
+                }
+            }
+        }
+        let filter = match &cfg.filter_policy {
+            Some(text) => Some(
+                FilterPolicy::parse(text, cfg.filter_policy_scope)
+                    .map_err(|e| invalid(format!("Invalid parameter: FilterPolicy: {e}")))?,
+            ),
+            None => None,
+        };
+        let id = SubscriptionId(self.subscriptions.len() as u32);
+        self.subscriptions.push(Subscription { topic, cfg, filter });
+        self.topics[topic.0 as usize].subscriptions.push(id);
+        Ok(id)
+    }
+
+    // ----- lookups -------------------------------------------------------------------------
+
+    pub fn queue_id(&self, name: &str) -> Option<QueueId> {
+        self.queues
+            .iter()
+            .find(|q| q.cfg.name == name)
+            .map(|q| q.id)
+    }
+    pub fn topic_id(&self, name: &str) -> Option<TopicId> {
+        self.topics
+            .iter()
+            .position(|t| t.cfg.name == name)
+            .map(|i| TopicId(i as u32))
+    }
+    pub fn n_queues(&self) -> u32 {
+        self.queues.len() as u32
+    }
+    pub fn n_topics(&self) -> u32 {
+        self.topics.len() as u32
+    }
+    pub fn n_subscriptions(&self) -> u32 {
+        self.subscriptions.len() as u32
+    }
+    /// The queue's name ("" for an unknown id).
+    pub fn queue_name(&self, queue: QueueId) -> &str {
+        self.queues
+            .get(queue.0 as usize)
+            .map_or("", |q| q.cfg.name.as_str())
+    }
+    pub fn topic_name(&self, topic: TopicId) -> &str {
+        self.topics
+            .get(topic.0 as usize)
+            .map_or("", |t| t.cfg.name.as_str())
+    }
+    pub fn queue_config(&self, queue: QueueId) -> Option<&QueueConfig> {
+        self.queues.get(queue.0 as usize).map(|q| &q.cfg)
+    }
+    pub fn topic_config(&self, topic: TopicId) -> Option<&TopicConfig> {
+        self.topics.get(topic.0 as usize).map(|t| &t.cfg)
+    }
+    pub fn subscription_config(&self, subscription: SubscriptionId) -> Option<&SubscriptionConfig> {
+        self.subscriptions
+            .get(subscription.0 as usize)
+            .map(|s| &s.cfg)
+    }
+    /// The topic a subscription belongs to.
+    pub fn subscription_topic(&self, subscription: SubscriptionId) -> Option<TopicId> {
+        self.subscriptions
+            .get(subscription.0 as usize)
+            .map(|s| s.topic)
+    }
+    pub fn topic_subscriptions(&self, topic: TopicId) -> &[SubscriptionId] {
+        self.topics
+            .get(topic.0 as usize)
+            .map_or(&[], |t| t.subscriptions.as_slice())
+    }
+    pub fn queue_metrics(&self, queue: QueueId) -> QueueMetrics {
+        self.queues
+            .get(queue.0 as usize)
+            .map(|q| q.metrics)
+            .unwrap_or_default()
+    }
+    pub fn topic_metrics(&self, topic: TopicId) -> TopicMetrics {
+        self.topics
+            .get(topic.0 as usize)
+            .map(|t| t.metrics)
+            .unwrap_or_default()
+    }
+    /// Age of the oldest message of the queue (ApproximateAgeOfOldestMessage), 0 when empty.
+    pub fn oldest_age_ms(&self, queue: QueueId, now: Millis) -> u64 {
+        self.queues
+            .get(queue.0 as usize)
+            .map_or(0, |q| q.oldest_age_ms(now))
+    }
+    /// The time the broker has been advanced to.
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+    /// Endpoint deliveries not finished yet (in the engine's hands or waiting for a retry).
+    pub fn pending_deliveries(&self) -> u32 {
+        self.deliveries.len() as u32
+    }
+
+    fn queue_ix(&self, queue: QueueId) -> Result<usize, ApiError> {
+        if (queue.0 as usize) < self.queues.len() {
+            Ok(queue.0 as usize)
+        } else {
+            Err(ApiError::new(
+                ErrorCode::QueueDoesNotExist,
+                format!("The specified queue {queue} does not exist."),
+            ))
+        }
+    }
+
+    // ----- plumbing ------------------------------------------------------------------------
+
+    /// Runs `f` on one queue at `now` (after applying everything due before), then lets waiting
+    /// long polls take messages and moves dead-lettered messages into their DLQs.
+    fn with_queue<T>(
+        &mut self,
+        now: Millis,
+        queue: QueueId,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+        f: impl FnOnce(&mut Queue, &mut Ctx) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.advance(now, rng, out);
+        let ix = self.queue_ix(queue)?;
+        let now = self.now;
+        let mut dead = Vec::new();
+        let result = {
+            let mut ctx = Ctx {
+                now,
+                rng,
+                out,
+                groups: &mut self.groups,
+                next_message: &mut self.next_message,
+                next_poll: &mut self.next_poll,
+                dead: &mut dead,
+            };
+            let q = &mut self.queues[ix];
+            let result = f(q, &mut ctx);
+            q.serve_polls(&mut ctx);
+            result
+        };
+        self.settle(now, rng, out, dead);
+        result
+    }
+
+    /// Puts dead-lettered messages into their DLQs (whose waiting polls may take them, and which
+    /// may move them on to their own DLQ).
+    fn settle(
+        &mut self,
+        now: Millis,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+        mut dead: Vec<DeadMove>,
+    ) {
+        while !dead.is_empty() {
+            let moves = std::mem::take(&mut dead);
+            let mut ctx = Ctx {
+                now,
+                rng,
+                out,
+                groups: &mut self.groups,
+                next_message: &mut self.next_message,
+                next_poll: &mut self.next_poll,
+                dead: &mut dead,
+            };
+            let mut touched: Vec<usize> = Vec::new();
+            for mv in moves {
+                let ix = mv.dead_letter.0 as usize;
+                if let Some(q) = self.queues.get_mut(ix) {
+                    q.insert_moved(&mut ctx, mv.message, mv.msg);
+                    if !touched.contains(&ix) {
+                        touched.push(ix);
+                    }
+                }
+            }
+            for ix in touched {
+                self.queues[ix].serve_polls(&mut ctx);
+            }
+        }
+    }
+
+    // ----- SQS actions ---------------------------------------------------------------------
+
+    /// SendMessage.
+    pub fn send_message(
+        &mut self,
+        now: Millis,
+        queue: QueueId,
+        req: SendRequest,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<SendResponse, ApiError> {
+        self.with_queue(now, queue, rng, out, |q, ctx| q.send(ctx, req, None))
+    }
+
+    /// SendMessageBatch: up to 10 entries with distinct ids (letters, digits, `-`, `_`, at most 80
+    /// characters), 256 KiB in total; each entry succeeds or fails on its own.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html>
+    pub fn send_message_batch(
+        &mut self,
+        now: Millis,
+        queue: QueueId,
+        entries: Vec<SendBatchEntry>,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<BatchResponse<SendResponse>, ApiError> {
+        check_batch_ids(entries.iter().map(|e| e.id.as_str()))?;
+        let total: u64 = entries
+            .iter()
+            .map(|e| {
+                e.request.body.len() as u64
+                    + e.request
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| (k.len() + v.data_type.as_str().len() + v.value.len()) as u64)
+                        .sum::<u64>()
+            })
+            .sum();
+        if total > limits::MAX_MESSAGE_BYTES as u64 {
+            return Err(ApiError::new(
+                ErrorCode::BatchRequestTooLong,
+                format!(
+                    "Batch requests cannot be longer than {} bytes (this one is {total}).",
+                    limits::MAX_MESSAGE_BYTES
+                ),
+            ));
+        }
+        self.with_queue(now, queue, rng, out, |q, ctx| {
+            let mut response = BatchResponse {
+                successful: Vec::new(),
+                failed: Vec::new(),
+            };
+            for entry in entries {
+                match q.send(ctx, entry.request, None) {
+                    Ok(sent) => response.successful.push((entry.id, sent)),
+                    Err(e) => response.failed.push(BatchFailure {
+                        id: entry.id,
+                        code: e.code,
+                        message: e.message,
+                        sender_fault: true,
+                    }),
+                }
+            }
+            Ok(response)
+        })
+    }
+
+    /// ReceiveMessage. With a wait (WaitTimeSeconds or the queue's ReceiveMessageWaitTimeSeconds)
+    /// and nothing to receive, returns `Waiting`; a later call or `advance` completes the poll with
+    /// `BrokerEvent::PollCompleted`.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html>
+    pub fn receive_message(
+        &mut self,
+        now: Millis,
+        queue: QueueId,
+        req: ReceiveRequest,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<ReceiveResponse, ApiError> {
+        self.with_queue(now, queue, rng, out, |q, ctx| q.receive(ctx, &req))
+    }
+
+    /// Withdraws a waiting long poll (its consumer crashed or gave up). False if not waiting.
+    pub fn cancel_poll(
+        &mut self,
+        queue: QueueId,
+        poll: PollId,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> bool {
+        let now = self.now;
+        self.with_queue(now, queue, rng, out, |q, ctx| Ok(q.cancel_poll(ctx, poll)))
+            .unwrap_or(false)
+    }
+
+    /// DeleteMessage.
+    pub fn delete_message(
+        &mut self,
+        now: Millis,
+        queue: QueueId,
+        receipt: ReceiptHandle,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<(), ApiError> {
+        self.with_queue(now, queue, rng, out, |q, ctx| q.delete(ctx, &receipt))
+    }
+
+    /// DeleteMessageBatch: same batch rules as SendMessageBatch; each entry on its own.
+    pub fn delete_message_batch(
+        &mut self,
+        now: Millis,
+        queue: QueueId,
+        entries: Vec<DeleteBatchEntry>,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<BatchResponse<()>, ApiError> {
+        check_batch_ids(entries.iter().map(|e| e.id.as_str()))?;
+        self.with_queue(now, queue, rng, out, |q, ctx| {
+            let mut response = BatchResponse {
+                successful: Vec::new(),
+                failed: Vec::new(),
+            };
+            for entry in entries {
+                match q.delete(ctx, &entry.receipt) {
+                    Ok(()) => response.successful.push((entry.id, ())),
+                    Err(e) => response.failed.push(BatchFailure {
+                        id: entry.id,
+                        code: e.code,
+                        message: e.message,
+                        sender_fault: true,
+                    }),
+                }
+            }
+            Ok(response)
+        })
+    }
+
+    /// ChangeMessageVisibility.
+    pub fn change_message_visibility(
+        &mut self,
+        now: Millis,
+        queue: QueueId,
+        receipt: ReceiptHandle,
+        timeout_s: u32,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<(), ApiError> {
+        self.with_queue(now, queue, rng, out, |q, ctx| {
+            q.change_visibility(ctx, &receipt, timeout_s)
+        })
+    }
+
+    /// PurgeQueue.
+    pub fn purge_queue(
+        &mut self,
+        now: Millis,
+        queue: QueueId,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<(), ApiError> {
+        self.with_queue(now, queue, rng, out, |q, ctx| q.purge(ctx))
+    }
+
+    // ----- SNS actions ---------------------------------------------------------------------
+
+    /// Publish: deduplicate (FIFO topics), then give each subscription whose filter policy matches
+    /// a copy: straight into queues (raw or enveloped), or as an endpoint delivery for the engine.
+    /// <https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>
+    pub fn publish(
+        &mut self,
+        now: Millis,
+        topic: TopicId,
+        req: PublishRequest,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<PublishResponse, ApiError> {
+        self.advance(now, rng, out);
+        let now = self.now;
+        let t = self.topics.get(topic.0 as usize).ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, format!("topic {topic} does not exist"))
+        })?;
+        let dedup_key = validate_publish(t, &req)?;
+        self.next_publish += 1;
+        let publish = PublishId(self.next_publish);
+        let t = &mut self.topics[topic.0 as usize];
+        t.metrics.published += 1;
+        if let Some(key) = &dedup_key {
+            if let Some((original, _)) = t.dedup_check(key, publish, now) {
+                t.metrics.deduplicated += 1;
+                out.push(BrokerEvent::PublishDeduplicated {
+                    topic,
+                    original,
+                    dedup_id: key.clone(),
+                });
+                return Ok(PublishResponse {
+                    publish: original,
+                    deduplicated: true,
+                });
+            }
+        }
+        let group: Option<Arc<str>> = req.group_id.as_deref().map(|g| {
+            let ix = self.groups.intern(g);
+            self.groups.name(ix).expect("just interned")
+        });
+        let subscriptions = self.topics[topic.0 as usize].subscriptions.clone();
+        out.push(BrokerEvent::Published {
+            topic,
+            publish,
+            group: group.clone(),
+            n_subscriptions: subscriptions.len() as u32,
+            meta: req.meta,
+        });
+        let topic_name = self.topics[topic.0 as usize].cfg.name.clone();
+        let raw_payload = Arc::new(Payload {
+            body: req.body.clone(),
+            attributes: req.attributes.clone(),
+        });
+        let mut enveloped: Option<Arc<Payload>> = None;
+        let mut n_matched = 0u32;
+        for sub_id in subscriptions {
+            let sub = &self.subscriptions[sub_id.0 as usize];
+            if let Some(filter) = &sub.filter {
+                if !filter.matches(&req.body, &req.attributes) {
+                    self.topics[topic.0 as usize].metrics.filtered_out += 1;
+                    out.push(BrokerEvent::FilteredOut {
+                        topic,
+                        subscription: sub_id,
+                        publish,
+                    });
+                    continue;
+                }
+            }
+            n_matched += 1;
+            let raw = sub.cfg.raw_message_delivery;
+            let payload = if raw {
+                raw_payload.clone()
+            } else {
+                enveloped
+                    .get_or_insert_with(|| {
+                        Arc::new(Payload::new(envelope(
+                            &topic_name,
+                            publish,
+                            &req.body,
+                            &req.attributes,
+                            now,
+                        )))
+                    })
+                    .clone()
+            };
+            match sub.cfg.target {
+                SubscriptionTarget::Queue(queue) => {
+                    let send = SendRequest {
+                        body: payload.body.clone(),
+                        attributes: payload.attributes.clone(),
+                        delay_s: None,
+                        group_id: req.group_id.clone(),
+                        dedup_id: dedup_key.as_deref().map(str::to_string),
+                        meta: req.meta,
+                    };
+                    let result = self.with_queue(now, queue, rng, out, |q, ctx| {
+                        q.send(ctx, send, Some(topic))
+                    });
+                    let metrics = &mut self.topics[topic.0 as usize].metrics;
+                    match result {
+                        Ok(sent) => {
+                            metrics.delivered += 1;
+                            out.push(BrokerEvent::DeliveredToQueue {
+                                topic,
+                                subscription: sub_id,
+                                publish,
+                                queue,
+                                message: sent.message,
+                                raw,
+                            });
+                        }
+                        Err(e) => {
+                            metrics.delivery_failed += 1;
+                            out.push(BrokerEvent::QueueDeliveryFailed {
+                                topic,
+                                subscription: sub_id,
+                                publish,
+                                queue,
+                                code: e.code,
+                            });
+                        }
+                    }
+                }
+                SubscriptionTarget::Endpoint(endpoint) => {
+                    self.next_delivery += 1;
+                    let delivery = DeliveryId(self.next_delivery);
+                    let pending = PendingDelivery {
+                        topic,
+                        subscription: sub_id,
+                        endpoint,
+                        publish,
+                        attempt: 1,
+                        payload,
+                        meta: req.meta,
+                        group: group.clone(),
+                        in_hand: true,
+                    };
+                    out.push(request_event(delivery, &pending));
+                    self.deliveries.insert(delivery, pending);
+                }
+            }
+        }
+        if n_matched == 0 {
+            self.topics[topic.0 as usize].metrics.matched_none += 1;
+            out.push(BrokerEvent::MatchedNone { topic, publish });
+        }
+        Ok(PublishResponse {
+            publish,
+            deduplicated: false,
+        })
+    }
+
+    /// The engine delivered an endpoint delivery successfully.
+    pub fn endpoint_delivered(
+        &mut self,
+        now: Millis,
+        delivery: DeliveryId,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<(), ApiError> {
+        self.advance(now, rng, out);
+        match self.deliveries.get(&delivery) {
+            Some(p) if p.in_hand => {}
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::NotFound,
+                    format!("delivery {delivery} is not waiting for an answer"),
+                ))
+            }
+        }
+        let p = self.deliveries.remove(&delivery).expect("checked above");
+        self.topics[p.topic.0 as usize].metrics.delivered += 1;
+        out.push(BrokerEvent::EndpointDelivered {
+            topic: p.topic,
+            subscription: p.subscription,
+            delivery,
+            attempt: p.attempt,
+        });
+        Ok(())
+    }
+
+    /// The engine could not deliver (endpoint down, error, timeout): retry per the subscription's
+    /// delivery policy, linear backoff — SNS's default HTTP/S policy is 3 retries 20 s apart
+    /// (numRetries 3, minDelayTarget = maxDelayTarget = 20 s) — then give up.
+    /// <https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html>
+    pub fn endpoint_delivery_failed(
+        &mut self,
+        now: Millis,
+        delivery: DeliveryId,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Result<(), ApiError> {
+        self.advance(now, rng, out);
+        let now = self.now;
+        let Some(p) = self.deliveries.get_mut(&delivery).filter(|p| p.in_hand) else {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("delivery {delivery} is not waiting for an answer"),
+            ));
+        };
+        let cfg = &self.subscriptions[p.subscription.0 as usize].cfg;
+        let (topic, subscription, attempt) = (p.topic, p.subscription, p.attempt);
+        if attempt > cfg.endpoint_retries {
+            self.deliveries.remove(&delivery);
+            self.topics[topic.0 as usize].metrics.endpoint_abandoned += 1;
+            out.push(BrokerEvent::EndpointDeliveryAbandoned {
+                topic,
+                subscription,
+                delivery,
+                attempts: attempt,
+            });
+            return Ok(());
+        }
+        let at = now.plus(cfg.endpoint_retry_delay_s as u64 * 1000);
+        p.in_hand = false;
+        self.retries.insert((at, delivery));
+        self.topics[topic.0 as usize].metrics.endpoint_retries += 1;
+        out.push(BrokerEvent::EndpointRetryScheduled {
+            topic,
+            subscription,
+            delivery,
+            next_attempt: attempt + 1,
+            at,
+        });
+        Ok(())
+    }
+
+    // ----- time ----------------------------------------------------------------------------
+
+    /// The earliest virtual time at which something changes by itself (visibility timeout or delay
+    /// ends, a message expires, a long poll runs out, an endpoint retry is due).
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let queues = self.queues.iter().filter_map(Queue::next_deadline).min();
+        let retry = self.retries.first().map(|&(t, _)| t);
+        [queues, retry]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t.max(self.now))
+    }
+
+    /// Applies every transition due at or before `now`, in time order (and, at equal times, queue
+    /// by queue in id order, then endpoint retries). Calls with an earlier `now` than a previous
+    /// one act at the previous time: the clock never goes back.
+    pub fn advance(&mut self, now: Millis, rng: &mut Rng, out: &mut Vec<BrokerEvent>) {
+        let now = now.max(self.now);
+        while let Some(t) = self.next_deadline().filter(|&t| t <= now) {
+            self.now = t;
+            let mut dead = Vec::new();
+            {
+                let mut ctx = Ctx {
+                    now: t,
+                    rng,
+                    out,
+                    groups: &mut self.groups,
+                    next_message: &mut self.next_message,
+                    next_poll: &mut self.next_poll,
+                    dead: &mut dead,
+                };
+                for q in &mut self.queues {
+                    if q.next_deadline().is_some_and(|d| d <= t) {
+                        q.fire_due(&mut ctx);
+                    }
+                }
+            }
+            self.settle(t, rng, out, dead);
+            while let Some(&(at, delivery)) = self.retries.first() {
+                if at > t {
+                    break;
+                }
+                self.retries.remove(&(at, delivery));
+                if let Some(p) = self.deliveries.get_mut(&delivery) {
+                    p.attempt += 1;
+                    p.in_hand = true;
+                    out.push(request_event(delivery, p));
+                }
+            }
+        }
+        self.now = now;
+    }
+
+    // ----- views and checks ----------------------------------------------------------------
+
+    /// A read-only picture of a queue for the UI (allocates; not for the hot path).
+    pub fn queue_view(&self, queue: QueueId, now: Millis) -> Option<QueueView> {
+        let q = self.queues.get(queue.0 as usize)?;
+        let view = |id: MessageId, m: &Msg| MessageView {
+            message: id,
+            state: m.state,
+            visible_at: m.visible_at,
+            receive_count: m.receive_count,
+            group: if m.group == NO_GROUP {
+                None
+            } else {
+                self.groups.name(m.group)
+            },
+            sent_at: m.sent_at,
+            meta: m.meta,
+            body: m.payload.clone(),
+        };
+        let messages = q.msgs.iter().map(|(&id, m)| view(id, m)).collect();
+        let mut groups: Vec<GroupLaneView> = q
+            .lanes
+            .iter()
+            .filter_map(|(&g, lane)| {
+                let name = self.groups.name(g)?;
+                let messages: Vec<MessageView> = lane
+                    .msgs
+                    .iter()
+                    .filter_map(|id| q.msgs.get(id).map(|m| view(*id, m)))
+                    .collect();
+                let blocked_by = if q.is_blocked(g) {
+                    lane.msgs.front().copied()
+                } else {
+                    None
+                };
+                Some(GroupLaneView {
+                    group: name,
+                    messages,
+                    blocked_by,
+                })
+            })
+            .collect();
+        groups.sort_by(|a, b| a.group.cmp(&b.group));
+        Some(QueueView {
+            queue,
+            name: q.cfg.name.clone(),
+            fifo: q.fifo,
+            messages,
+            groups,
+            waiting_polls: q.n_polls(),
+            oldest_age_ms: q.oldest_age_ms(now),
+            metrics: q.metrics,
+        })
+    }
+
+    /// Conservation and index consistency of every queue; `Err` names the queue and the numbers.
+    /// Cheap enough for tests and debug builds, not for every step of a benchmark.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for q in &self.queues {
+            q.check()?;
+        }
+        if self.groups.len() == u32::MAX {
+            return Err("group interner full".into());
+        }
+        Ok(())
+    }
+
+    /// Bytes of bookkeeping per stored message, excluding payload bytes: the record plus its
+    /// entries in the queue's indexes (id map key, timer or ready entry, FIFO lane entry),
+    /// not counting B-tree node overhead.
+    pub fn bytes_per_message() -> u64 {
+        let record = std::mem::size_of::<Msg>() + std::mem::size_of::<MessageId>();
+        let timer = std::mem::size_of::<(Millis, MessageId)>();
+        let lane = std::mem::size_of::<MessageId>();
+        (record + timer + lane) as u64
+    }
+}
+
+fn request_event(delivery: DeliveryId, p: &PendingDelivery) -> BrokerEvent {
+    BrokerEvent::EndpointDeliveryRequested {
+        topic: p.topic,
+        subscription: p.subscription,
+        publish: p.publish,
+        endpoint: p.endpoint,
+        delivery,
+        attempt: p.attempt,
+        payload: p.payload.clone(),
+        meta: p.meta,
+        group: p.group.clone(),
+    }
+}
+
+/// Publish checks; returns the FIFO deduplication id (explicit, or SHA-256 of the body).
+/// <https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>
+fn validate_publish(t: &Topic, req: &PublishRequest) -> Result<Option<Arc<str>>, ApiError> {
+    let invalid = |m: String| ApiError::new(ErrorCode::InvalidParameter, m);
+    if req.body.is_empty() {
+        return Err(invalid("Invalid parameter: Empty message".into()));
+    }
+    let size = Payload {
+        body: String::new(),
+        attributes: req.attributes.clone(),
+    }
+    .size_bytes()
+        + req.body.len() as u64;
+    if size > limits::MAX_MESSAGE_BYTES as u64 {
+        return Err(invalid(format!(
+            "Invalid parameter: Message too long ({size} bytes, at most {})",
+            limits::MAX_MESSAGE_BYTES
+        )));
+    }
+    if !t.fifo {
+        if req.group_id.is_some() || req.dedup_id.is_some() {
+            return Err(invalid(format!(
+                "Invalid parameter: MessageGroupId and MessageDeduplicationId are only for FIFO topics; {} is standard",
+                t.cfg.name
+            )));
+        }
+        return Ok(None);
+    }
+    let Some(group) = &req.group_id else {
+        return Err(invalid(
+            "Invalid parameter: The MessageGroupId parameter is required for FIFO topics".into(),
+        ));
+    };
+    validate_token("MessageGroupId", group).map_err(|e| invalid(e.message))?;
+    match &req.dedup_id {
+        Some(d) => {
+            validate_token("MessageDeduplicationId", d).map_err(|e| invalid(e.message))?;
+            Ok(Some(Arc::from(d.as_str())))
+        }
+        None if t.cfg.content_based_dedup => Ok(Some(Arc::from(content_dedup_id(&req.body)))),
+        None => Err(invalid(
+            "Invalid parameter: The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly".into(),
+        )),
+    }
+}
+
+/// Batch entry ids: 1 to 10 entries, each id 1-80 of [A-Za-z0-9_-], all distinct.
+fn check_batch_ids<'a>(ids: impl Iterator<Item = &'a str> + Clone) -> Result<(), ApiError> {
+    let n = ids.clone().count() as u64;
+    if n == 0 {
+        return Err(ApiError::new(
+            ErrorCode::EmptyBatchRequest,
+            "There should be at least one entry in the request.",
+        ));
+    }
+    if n > limits::MAX_BATCH as u64 {
+        return Err(ApiError::new(
+            ErrorCode::TooManyEntriesInBatchRequest,
+            format!(
+                "Maximum number of entries per request are {}. You have sent {n}.",
+                limits::MAX_BATCH
+            ),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for id in ids {
+        let valid = !id.is_empty()
+            && id.len() <= 80
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(ApiError::new(
+                ErrorCode::InvalidBatchEntryId,
+                format!("A batch entry id can only contain alphanumeric characters, hyphens and underscores, at most 80 ({id:?})."),
+            ));
+        }
+        if !seen.insert(id) {
+            return Err(ApiError::new(
+                ErrorCode::BatchEntryIdsNotDistinct,
+                format!("Two or more batch entries have the id {id:?}."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The broker knows queue and topic names; endpoints are numbered.
+impl Names for Broker {
+    fn queue(&self, queue: QueueId) -> String {
+        self.queue_name(queue).to_string()
+    }
+    fn topic(&self, topic: TopicId) -> String {
+        self.topic_name(topic).to_string()
+    }
+    fn subscription(&self, subscription: SubscriptionId) -> String {
+        match self.subscriptions.get(subscription.0 as usize) {
+            Some(s) => {
+                let target = match s.cfg.target {
+                    SubscriptionTarget::Queue(q) => self.queue_name(q).to_string(),
+                    SubscriptionTarget::Endpoint(e) => self.endpoint(e),
+                };
+                format!("{}→{}", self.topic_name(s.topic), target)
+            }
+            None => subscription.to_string(),
+        }
+    }
+    fn endpoint(&self, endpoint: u32) -> String {
+        format!("endpoint {endpoint}")
+    }
+}

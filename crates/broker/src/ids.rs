@@ -1,0 +1,173 @@
+//! Identifiers, receipt handles and the message payload types shared by queues, topics and events.
+//! Ids are `u32`/`u64` newtypes (never `usize`) so traces are the same on wasm32 and native.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::Millis;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident($inner:ty), $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub $inner);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A queue; index into the broker's queue table, in creation order.
+    QueueId(u32), "q");
+id_type!(
+    /// A topic; index into the broker's topic table, in creation order.
+    TopicId(u32), "t");
+id_type!(
+    /// A subscription of a topic; index into the broker's subscription table.
+    SubscriptionId(u32), "sub");
+id_type!(
+    /// One enqueued SQS message record. Unique in the whole broker and increasing with the time
+    /// the record was created, so "smaller id" means "enqueued earlier". Displays as `m7`.
+    MessageId(u64), "m");
+id_type!(
+    /// A long poll (ReceiveMessage with WaitTimeSeconds > 0) that is waiting for messages.
+    PollId(u64), "poll");
+id_type!(
+    /// One SNS Publish (the SNS MessageId), shared by every copy the topic fans out.
+    PublishId(u64), "n");
+id_type!(
+    /// One SNS delivery to an engine endpoint, kept until it succeeds or is abandoned.
+    DeliveryId(u64), "d");
+
+/// Identifies one receive of one message, like SQS's opaque ReceiptHandle string.
+/// `receive` is the message's receive count at that receive, so a later receive of the same message
+/// gets a different handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ReceiptHandle {
+    pub queue: QueueId,
+    pub message: MessageId,
+    pub receive: u32,
+}
+
+impl fmt::Display for ReceiptHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rh-{}-{}-{}", self.queue.0, self.message.0, self.receive)
+    }
+}
+
+/// Opaque data the sender attaches; preserved through duplicates, redeliveries, DLQ moves and
+/// topic fan-out copies (the engine uses `origin` to count "handled more than once" and latency).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct MessageMeta {
+    pub origin: u64,
+    pub created_at: Millis,
+}
+
+/// The data type of a message attribute (SQS `String`/`Number`/`Binary`, SNS adds `String.Array`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum AttributeType {
+    String,
+    Number,
+    Binary,
+    #[serde(rename = "String.Array")]
+    StringArray,
+}
+
+impl AttributeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeType::String => "String",
+            AttributeType::Number => "Number",
+            AttributeType::Binary => "Binary",
+            AttributeType::StringArray => "String.Array",
+        }
+    }
+}
+
+/// A message attribute value. Numbers and arrays are kept as the text the sender wrote
+/// (SQS does the same; SNS parses them when a filter policy needs to).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct AttributeValue {
+    pub data_type: AttributeType,
+    pub value: String,
+}
+
+impl AttributeValue {
+    pub fn string(value: impl Into<String>) -> AttributeValue {
+        AttributeValue {
+            data_type: AttributeType::String,
+            value: value.into(),
+        }
+    }
+    pub fn number(value: impl Into<String>) -> AttributeValue {
+        AttributeValue {
+            data_type: AttributeType::Number,
+            value: value.into(),
+        }
+    }
+    /// `value` is a JSON array text such as `["a","b"]`.
+    pub fn string_array(value: impl Into<String>) -> AttributeValue {
+        AttributeValue {
+            data_type: AttributeType::StringArray,
+            value: value.into(),
+        }
+    }
+}
+
+/// Message attributes by name (ordered, so iteration and the SNS envelope are deterministic).
+pub type MessageAttributes = BTreeMap<String, AttributeValue>;
+
+/// Body plus attributes. Shared (`Arc`) between redeliveries, duplicates and fan-out copies so a
+/// message record stays small; the bytes are counted once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Payload {
+    pub body: String,
+    pub attributes: MessageAttributes,
+}
+
+impl Payload {
+    pub fn new(body: impl Into<String>) -> Payload {
+        Payload {
+            body: body.into(),
+            attributes: MessageAttributes::new(),
+        }
+    }
+
+    /// Size as SQS counts it against the 256 KiB limit: body plus, per attribute, the name, the
+    /// data type and the value.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html>
+    pub fn size_bytes(&self) -> u64 {
+        let attributes: u64 = self
+            .attributes
+            .iter()
+            .map(|(name, value)| {
+                (name.len() + value.data_type.as_str().len() + value.value.len()) as u64
+            })
+            .sum();
+        self.body.len() as u64 + attributes
+    }
+}
+
+/// A message as ReceiveMessage returns it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReceivedMessage {
+    pub message: MessageId,
+    pub receipt: ReceiptHandle,
+    #[serde(skip)]
+    pub payload: Arc<Payload>,
+    pub meta: MessageMeta,
+    /// FIFO only: the MessageGroupId.
+    pub group: Option<Arc<str>>,
+    /// ApproximateReceiveCount, including this receive (1 on the first receive).
+    pub receive_count: u32,
+    /// When this record was enqueued (SentTimestamp).
+    pub sent_at: Millis,
+}

@@ -1,0 +1,1273 @@
+//! One SQS queue, standard or FIFO: message records, visibility, delays, retention, FIFO group
+//! lanes, deduplication, receive attempts and waiting long polls. Cross-queue work (inserting a
+//! dead-lettered message into its DLQ) is handed back to the broker as `DeadMove`s.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::api::{ReceiveRequest, ReceiveResponse, SendRequest, SendResponse};
+use crate::config::{limits, validate_token, DedupScope, QueueConfig};
+use crate::error::{ApiError, ErrorCode};
+use crate::event::{BrokerEvent, DeleteNoop};
+use crate::ids::{
+    MessageId, MessageMeta, Payload, PollId, QueueId, ReceiptHandle, ReceivedMessage, TopicId,
+};
+use crate::intern::{Interner, NO_GROUP};
+use crate::metrics::QueueMetrics;
+use crate::rng::Rng;
+use crate::time::Millis;
+
+/// Where a message record is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum MessageState {
+    /// Waiting for its DelaySeconds to pass.
+    Delayed,
+    /// Can be received.
+    Visible,
+    /// Received, not yet deleted, inside its visibility timeout.
+    InFlight,
+}
+
+/// One stored message record. Kept small (see `bytes_per_message`): the payload is shared and the
+/// group id is interned.
+#[derive(Clone, Debug)]
+pub(crate) struct Msg {
+    pub payload: Arc<Payload>,
+    pub meta: MessageMeta,
+    /// When this record was enqueued; retention counts from here.
+    pub sent_at: Millis,
+    /// End of the delay (Delayed) or of the visibility timeout (InFlight).
+    pub visible_at: Millis,
+    /// Last receive, for the 12-hour visibility limit.
+    pub received_at: Millis,
+    pub receive_count: u32,
+    pub group: u32,
+    pub state: MessageState,
+}
+
+/// A FIFO message group: its undeleted messages in send order.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Lane {
+    pub msgs: VecDeque<MessageId>,
+    /// The key under which this group sits in `Queue::avail` (its head, when the head is visible).
+    avail_key: Option<MessageId>,
+}
+
+/// A waiting long poll.
+#[derive(Clone, Debug)]
+pub(crate) struct Poll {
+    max: u32,
+    visibility_ms: u64,
+    until: Millis,
+}
+
+/// A remembered FIFO receive, for ReceiveRequestAttemptId retries.
+#[derive(Clone, Debug)]
+struct Attempt {
+    id: Arc<str>,
+    at: Millis,
+    batch: Vec<ReceiptHandle>,
+}
+
+/// A message a receive moved out of its queue; the broker puts it into the dead-letter queue.
+#[derive(Clone, Debug)]
+pub(crate) struct DeadMove {
+    pub dead_letter: QueueId,
+    pub message: MessageId,
+    pub msg: Msg,
+}
+
+/// What queue operations need from the broker besides the queue itself.
+pub(crate) struct Ctx<'a> {
+    pub now: Millis,
+    pub rng: &'a mut Rng,
+    pub out: &'a mut Vec<BrokerEvent>,
+    pub groups: &'a mut Interner,
+    pub next_message: &'a mut u64,
+    pub next_poll: &'a mut u64,
+    pub dead: &'a mut Vec<DeadMove>,
+}
+
+impl Ctx<'_> {
+    fn new_message_id(&mut self) -> MessageId {
+        *self.next_message += 1;
+        MessageId(*self.next_message)
+    }
+    fn group_name(&self, group: u32) -> Option<Arc<str>> {
+        if group == NO_GROUP {
+            None
+        } else {
+            self.groups.name(group)
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Queue {
+    pub id: QueueId,
+    pub cfg: QueueConfig,
+    pub fifo: bool,
+    /// Every stored record by id; ids grow with enqueue time, so the first is the oldest.
+    pub msgs: BTreeMap<MessageId, Msg>,
+    /// Standard: visible records.
+    ready: BTreeSet<MessageId>,
+    /// Delayed and in-flight records, by the time they turn visible.
+    timers: BTreeSet<(Millis, MessageId)>,
+    /// FIFO: message groups with undeleted messages.
+    pub lanes: BTreeMap<u32, Lane>,
+    /// FIFO: groups whose head is visible, by head id (oldest head first).
+    avail: BTreeSet<(MessageId, u32)>,
+    /// FIFO: groups whose head is in flight while more messages wait behind it.
+    blocked: BTreeSet<u32>,
+    /// FIFO: deduplication ids accepted in the last 5 minutes, by (scope group, id).
+    dedup: BTreeMap<(u32, Arc<str>), (MessageId, Millis)>,
+    dedup_order: VecDeque<(Millis, u32, Arc<str>)>,
+    attempts: VecDeque<Attempt>,
+    /// Waiting long polls in arrival order, and by deadline.
+    polls: BTreeMap<PollId, Poll>,
+    poll_deadlines: BTreeSet<(Millis, PollId)>,
+    last_purge: Option<Millis>,
+    pub metrics: QueueMetrics,
+}
+
+/// Content-based deduplication id: SHA-256 of the body only, hex.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>
+/// ("generates the MessageDeduplicationId using a SHA-256 hash of the message body (but not the
+/// attributes of the message)").
+pub(crate) fn content_dedup_id(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push(char::from(b"0123456789abcdef"[(byte >> 4) as usize]));
+        hex.push(char::from(b"0123456789abcdef"[(byte & 15) as usize]));
+    }
+    hex
+}
+
+/// SQS allows only these characters in a body: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to
+/// #xFFFD | #x10000 to #x10FFFF. <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>
+fn body_char_allowed(c: char) -> bool {
+    matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidParameterValue, message)
+}
+
+impl Queue {
+    pub(crate) fn new(id: QueueId, cfg: QueueConfig) -> Queue {
+        Queue {
+            id,
+            fifo: cfg.is_fifo(),
+            cfg,
+            msgs: BTreeMap::new(),
+            ready: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            lanes: BTreeMap::new(),
+            avail: BTreeSet::new(),
+            blocked: BTreeSet::new(),
+            dedup: BTreeMap::new(),
+            dedup_order: VecDeque::new(),
+            attempts: VecDeque::new(),
+            polls: BTreeMap::new(),
+            poll_deadlines: BTreeSet::new(),
+            last_purge: None,
+            metrics: QueueMetrics::default(),
+        }
+    }
+
+    // ----- indexes -------------------------------------------------------------------------
+
+    fn unindex(&mut self, id: MessageId, state: MessageState, visible_at: Millis) {
+        match state {
+            MessageState::Visible => {
+                if !self.fifo {
+                    self.ready.remove(&id);
+                }
+                self.metrics.visible -= 1;
+            }
+            MessageState::Delayed => {
+                self.timers.remove(&(visible_at, id));
+                self.metrics.delayed -= 1;
+            }
+            MessageState::InFlight => {
+                self.timers.remove(&(visible_at, id));
+                self.metrics.in_flight -= 1;
+            }
+        }
+    }
+
+    fn index(&mut self, id: MessageId, state: MessageState, visible_at: Millis) {
+        match state {
+            MessageState::Visible => {
+                if !self.fifo {
+                    self.ready.insert(id);
+                }
+                self.metrics.visible += 1;
+            }
+            MessageState::Delayed => {
+                self.timers.insert((visible_at, id));
+                self.metrics.delayed += 1;
+            }
+            MessageState::InFlight => {
+                self.timers.insert((visible_at, id));
+                self.metrics.in_flight += 1;
+            }
+        }
+    }
+
+    /// Moves a record to `state` (until `visible_at` for Delayed/InFlight), keeping every index right.
+    fn set_state(&mut self, id: MessageId, state: MessageState, visible_at: Millis) {
+        let Some(m) = self.msgs.get_mut(&id) else {
+            return;
+        };
+        let (old_state, old_visible_at, group) = (m.state, m.visible_at, m.group);
+        m.state = state;
+        m.visible_at = visible_at;
+        self.unindex(id, old_state, old_visible_at);
+        self.index(id, state, visible_at);
+        if self.fifo {
+            self.refresh_group(group);
+        }
+    }
+
+    /// Recomputes a FIFO group's place in `avail` and `blocked` after its head may have changed.
+    fn refresh_group(&mut self, group: u32) {
+        let Some(lane) = self.lanes.get_mut(&group) else {
+            return;
+        };
+        let head = lane.msgs.front().copied();
+        let head_state = head.and_then(|h| self.msgs.get(&h)).map(|m| m.state);
+        let new_key = if head_state == Some(MessageState::Visible) {
+            head
+        } else {
+            None
+        };
+        if lane.avail_key != new_key {
+            if let Some(old) = lane.avail_key {
+                self.avail.remove(&(old, group));
+            }
+            if let Some(new) = new_key {
+                self.avail.insert((new, group));
+            }
+            lane.avail_key = new_key;
+        }
+        if head_state == Some(MessageState::InFlight) && lane.msgs.len() > 1 {
+            self.blocked.insert(group);
+        } else {
+            self.blocked.remove(&group);
+        }
+        if lane.msgs.is_empty() {
+            self.lanes.remove(&group);
+        }
+    }
+
+    fn insert(&mut self, id: MessageId, msg: Msg) {
+        let (state, visible_at, group) = (msg.state, msg.visible_at, msg.group);
+        self.msgs.insert(id, msg);
+        self.index(id, state, visible_at);
+        if self.fifo {
+            self.lanes.entry(group).or_default().msgs.push_back(id);
+            self.refresh_group(group);
+        }
+    }
+
+    /// Takes a record out of the queue entirely (delete, expiry, DLQ move).
+    fn remove(&mut self, id: MessageId) -> Option<Msg> {
+        let msg = self.msgs.remove(&id)?;
+        self.unindex(id, msg.state, msg.visible_at);
+        if self.fifo {
+            if let Some(lane) = self.lanes.get_mut(&msg.group) {
+                if let Some(pos) = lane.msgs.iter().position(|&x| x == id) {
+                    lane.msgs.remove(pos);
+                }
+            }
+            self.refresh_group(msg.group);
+        }
+        Some(msg)
+    }
+
+    /// True when a receive now would find something to hand out (or to dead-letter).
+    pub(crate) fn has_receivable(&self) -> bool {
+        if self.fifo {
+            !self.avail.is_empty()
+        } else {
+            !self.ready.is_empty()
+        }
+    }
+
+    // ----- SendMessage ---------------------------------------------------------------------
+
+    /// Everything SendMessage checks before touching state.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>
+    pub(crate) fn validate_send(&self, req: &SendRequest) -> Result<(), ApiError> {
+        let name = &self.cfg.name;
+        if req.body.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::MissingParameter,
+                "The request must contain the parameter MessageBody.",
+            ));
+        }
+        if let Some(bad) = req.body.chars().find(|c| !body_char_allowed(*c)) {
+            return Err(invalid(format!(
+                "Invalid binary character {:#x} was found in the message body.",
+                bad as u32
+            )));
+        }
+        if req.attributes.len() as u64 > limits::MAX_ATTRIBUTES as u64 {
+            return Err(invalid(format!(
+                "Number of message attributes [{}] exceeds the allowed maximum [{}].",
+                req.attributes.len(),
+                limits::MAX_ATTRIBUTES
+            )));
+        }
+        let size = req.body.len() as u64
+            + req
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.len() + v.data_type.as_str().len() + v.value.len()) as u64)
+                .sum::<u64>();
+        if size > self.cfg.max_message_bytes as u64 {
+            return Err(invalid(format!(
+                "Message must be shorter than {} bytes (this one is {size} bytes).",
+                self.cfg.max_message_bytes
+            )));
+        }
+        if let Some(delay) = req.delay_s {
+            if delay > limits::MAX_DELAY_S {
+                return Err(invalid(format!(
+                    "DelaySeconds must be between 0 and {}, got {delay}.",
+                    limits::MAX_DELAY_S
+                )));
+            }
+        }
+        if self.fifo {
+            // FIFO queues have no per-message delay, only the queue's DelaySeconds.
+            // <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-timers.html>
+            if req.delay_s.is_some() {
+                return Err(invalid(format!(
+                    "{name}: the request includes a parameter that is not valid for this queue type (DelaySeconds per message is not supported on FIFO queues)."
+                )));
+            }
+            let Some(group) = &req.group_id else {
+                return Err(ApiError::new(
+                    ErrorCode::MissingParameter,
+                    format!("{name}: the request must contain the parameter MessageGroupId."),
+                ));
+            };
+            validate_token("MessageGroupId", group)?;
+            match &req.dedup_id {
+                Some(d) => validate_token("MessageDeduplicationId", d)?,
+                None if !self.cfg.content_based_dedup => {
+                    return Err(invalid(format!(
+                        "{name}: the queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly."
+                    )))
+                }
+                None => {}
+            }
+        } else if req.dedup_id.is_some() {
+            return Err(invalid(format!(
+                "{name}: MessageDeduplicationId is only valid for FIFO queues."
+            )));
+        } else if let Some(group) = &req.group_id {
+            validate_token("MessageGroupId", group)?;
+        }
+        if self.msgs.len() as u64 >= limits::MAX_QUEUE_DEPTH {
+            return Err(ApiError::new(
+                ErrorCode::OverLimit,
+                format!(
+                    "{name} holds {} messages, the playground limit.",
+                    limits::MAX_QUEUE_DEPTH
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// SendMessage (also used for topic deliveries). Validates, deduplicates (FIFO), stores.
+    pub(crate) fn send(
+        &mut self,
+        ctx: &mut Ctx,
+        req: SendRequest,
+        from_topic: Option<TopicId>,
+    ) -> Result<SendResponse, ApiError> {
+        self.validate_send(&req)?;
+        self.metrics.sent += 1;
+        let now = ctx.now;
+        let group = match &req.group_id {
+            Some(g) if self.fifo => ctx.groups.intern(g),
+            _ => NO_GROUP,
+        };
+        let mut dedup_key: Option<Arc<str>> = None;
+        if self.fifo {
+            let key: Arc<str> = match &req.dedup_id {
+                Some(d) => Arc::from(d.as_str()),
+                None => Arc::from(content_dedup_id(&req.body)),
+            };
+            let scope = if self.cfg.dedup_scope == DedupScope::MessageGroup {
+                group
+            } else {
+                NO_GROUP
+            };
+            self.prune_dedup(now);
+            // The window starts at the first accepted send and is not moved by duplicates or by a
+            // delete. <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-exactly-once-processing.html>
+            if let Some(&(original, first_at)) = self.dedup.get(&(scope, key.clone())) {
+                let window_ends = first_at.plus(limits::DEDUP_WINDOW_MS);
+                if now < window_ends {
+                    self.metrics.deduplicated += 1;
+                    ctx.out.push(BrokerEvent::Deduplicated {
+                        queue: self.id,
+                        original,
+                        group: ctx.group_name(group),
+                        dedup_id: key,
+                        window_ends,
+                        from_topic,
+                    });
+                    return Ok(SendResponse {
+                        message: original,
+                        deduplicated: true,
+                    });
+                }
+            }
+            dedup_key = Some(key);
+        }
+        let id = ctx.new_message_id();
+        if let Some(key) = &dedup_key {
+            let scope = if self.cfg.dedup_scope == DedupScope::MessageGroup {
+                group
+            } else {
+                NO_GROUP
+            };
+            self.dedup.insert((scope, key.clone()), (id, now));
+            self.dedup_order.push_back((now, scope, key.clone()));
+        }
+        // Standard: the message's DelaySeconds overrides the queue's. FIFO: the queue's only.
+        let delay_s = req.delay_s.unwrap_or(self.cfg.delay_s);
+        let visible_at = now.plus(delay_s as u64 * 1000);
+        let state = if delay_s > 0 {
+            MessageState::Delayed
+        } else {
+            MessageState::Visible
+        };
+        let msg = Msg {
+            payload: Arc::new(Payload {
+                body: req.body,
+                attributes: req.attributes,
+            }),
+            meta: req.meta,
+            sent_at: now,
+            visible_at,
+            received_at: now,
+            receive_count: 0,
+            group,
+            state,
+        };
+        self.insert(id, msg);
+        self.metrics.accepted += 1;
+        ctx.out.push(BrokerEvent::Accepted {
+            queue: self.id,
+            message: id,
+            group: ctx.group_name(group),
+            dedup_id: dedup_key,
+            visible_at,
+            from_topic,
+            meta: req.meta,
+        });
+        Ok(SendResponse {
+            message: id,
+            deduplicated: false,
+        })
+    }
+
+    /// Forgets deduplication ids whose 5-minute window has passed.
+    fn prune_dedup(&mut self, now: Millis) {
+        while let Some((at, scope, key)) = self.dedup_order.front().cloned() {
+            if at.plus(limits::DEDUP_WINDOW_MS) > now {
+                break;
+            }
+            self.dedup_order.pop_front();
+            let map_key = (scope, key);
+            if self
+                .dedup
+                .get(&map_key)
+                .is_some_and(|&(_, first_at)| first_at == at)
+            {
+                self.dedup.remove(&map_key);
+            }
+        }
+    }
+
+    /// Puts a record moved from a source queue into this dead-letter queue. Standard queues keep
+    /// the id and the original enqueue time; FIFO queues reset the enqueue time (and the broker
+    /// gives a new id, so ids stay in enqueue order).
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
+    pub(crate) fn insert_moved(&mut self, ctx: &mut Ctx, id: MessageId, mut msg: Msg) {
+        if self.fifo {
+            msg.sent_at = ctx.now;
+        }
+        msg.state = MessageState::Visible;
+        msg.visible_at = ctx.now;
+        self.insert(id, msg);
+        self.metrics.accepted += 1;
+        self.metrics.dead_letter_arrivals += 1;
+    }
+
+    // ----- ReceiveMessage ------------------------------------------------------------------
+
+    /// ReceiveMessage: messages now, or a waiting long poll.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>
+    pub(crate) fn receive(
+        &mut self,
+        ctx: &mut Ctx,
+        req: &ReceiveRequest,
+    ) -> Result<ReceiveResponse, ApiError> {
+        if req.max_messages == 0 || req.max_messages > limits::MAX_BATCH {
+            return Err(invalid(format!(
+                "MaxNumberOfMessages must be between 1 and {}, got {}.",
+                limits::MAX_BATCH,
+                req.max_messages
+            )));
+        }
+        let wait_s = req.wait_s.unwrap_or(self.cfg.receive_wait_s);
+        if wait_s > limits::MAX_WAIT_S {
+            return Err(invalid(format!(
+                "WaitTimeSeconds must be between 0 and {}, got {wait_s}.",
+                limits::MAX_WAIT_S
+            )));
+        }
+        let visibility_s = req
+            .visibility_timeout_s
+            .unwrap_or(self.cfg.visibility_timeout_s);
+        if visibility_s > limits::MAX_VISIBILITY_TIMEOUT_S {
+            return Err(invalid(format!(
+                "VisibilityTimeout must be between 0 and {}, got {visibility_s}.",
+                limits::MAX_VISIBILITY_TIMEOUT_S
+            )));
+        }
+        let visibility_ms = visibility_s as u64 * 1000;
+        // ReceiveRequestAttemptId only applies to FIFO queues; standard queues ignore it.
+        let attempt_id = match (&req.attempt_id, self.fifo) {
+            (Some(a), true) => {
+                validate_token("ReceiveRequestAttemptId", a)?;
+                Some(a.as_str())
+            }
+            _ => None,
+        };
+        if let Some(attempt_id) = attempt_id {
+            if let Some(batch) = self.retry_attempt(ctx, attempt_id, visibility_ms) {
+                return Ok(ReceiveResponse::Messages(batch));
+            }
+        }
+        let batch = self.receive_now(ctx, req.max_messages, visibility_ms, None);
+        if let Some(attempt_id) = attempt_id {
+            if !batch.is_empty() {
+                self.attempts.push_back(Attempt {
+                    id: Arc::from(attempt_id),
+                    at: ctx.now,
+                    batch: batch.iter().map(|m| m.receipt).collect(),
+                });
+            }
+        }
+        if !batch.is_empty() || wait_s == 0 {
+            return Ok(ReceiveResponse::Messages(batch));
+        }
+        if self.polls.len() as u64 >= limits::MAX_POLLS_PER_QUEUE as u64 {
+            return Err(ApiError::new(
+                ErrorCode::OverLimit,
+                format!(
+                    "{} already has {} waiting long polls (playground limit).",
+                    self.cfg.name,
+                    limits::MAX_POLLS_PER_QUEUE
+                ),
+            ));
+        }
+        *ctx.next_poll += 1;
+        let poll = PollId(*ctx.next_poll);
+        let until = ctx.now.plus(wait_s as u64 * 1000);
+        self.polls.insert(
+            poll,
+            Poll {
+                max: req.max_messages,
+                visibility_ms,
+                until,
+            },
+        );
+        self.poll_deadlines.insert((until, poll));
+        ctx.out.push(BrokerEvent::PollWaiting {
+            queue: self.id,
+            poll,
+            until,
+        });
+        Ok(ReceiveResponse::Waiting { poll, until })
+    }
+
+    /// A retry with the same ReceiveRequestAttemptId within 5 minutes returns the same batch with
+    /// the same receipt handles, and restarts their visibility timeout, if none of them was
+    /// deleted or changed. <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>
+    fn retry_attempt(
+        &mut self,
+        ctx: &mut Ctx,
+        attempt_id: &str,
+        visibility_ms: u64,
+    ) -> Option<Vec<ReceivedMessage>> {
+        let now = ctx.now;
+        while self
+            .attempts
+            .front()
+            .is_some_and(|a| a.at.plus(limits::RECEIVE_ATTEMPT_WINDOW_MS) <= now)
+        {
+            self.attempts.pop_front();
+        }
+        let pos = self.attempts.iter().position(|a| &*a.id == attempt_id)?;
+        let attempt = self.attempts.remove(pos)?;
+        let unchanged = attempt.batch.iter().all(|h| {
+            self.msgs
+                .get(&h.message)
+                .is_some_and(|m| m.state == MessageState::InFlight && m.receive_count == h.receive)
+        });
+        if !unchanged {
+            return None;
+        }
+        let visible_again_at = now.plus(visibility_ms);
+        let mut batch = Vec::with_capacity(attempt.batch.len());
+        for handle in &attempt.batch {
+            self.set_state(handle.message, MessageState::InFlight, visible_again_at);
+            if let Some(m) = self.msgs.get_mut(&handle.message) {
+                m.received_at = now;
+            }
+            let m = &self.msgs[&handle.message];
+            batch.push(ReceivedMessage {
+                message: handle.message,
+                receipt: *handle,
+                payload: m.payload.clone(),
+                meta: m.meta,
+                group: ctx.group_name(m.group),
+                receive_count: m.receive_count,
+                sent_at: m.sent_at,
+            });
+        }
+        ctx.out.push(BrokerEvent::ReceiveRetried {
+            queue: self.id,
+            n_messages: batch.len() as u32,
+            visible_again_at,
+        });
+        self.attempts.push_back(Attempt {
+            id: attempt.id,
+            at: attempt.at,
+            batch: attempt.batch,
+        });
+        Some(batch)
+    }
+
+    /// Hands out up to `max` messages now (possibly none).
+    pub(crate) fn receive_now(
+        &mut self,
+        ctx: &mut Ctx,
+        max: u32,
+        visibility_ms: u64,
+        poll: Option<PollId>,
+    ) -> Vec<ReceivedMessage> {
+        if self.fifo {
+            self.receive_fifo(ctx, max, visibility_ms, poll)
+        } else {
+            self.receive_standard(ctx, max, visibility_ms, poll)
+        }
+    }
+
+    /// Standard queue: oldest visible first (best effort: a seeded chance takes the second
+    /// oldest), and a seeded chance of leaving a stray copy behind (at-least-once delivery).
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html>
+    fn receive_standard(
+        &mut self,
+        ctx: &mut Ctx,
+        max: u32,
+        visibility_ms: u64,
+        poll: Option<PollId>,
+    ) -> Vec<ReceivedMessage> {
+        let mut batch = Vec::new();
+        let mut copies = Vec::new();
+        while (batch.len() as u64) < max as u64 {
+            let mut candidates = self.ready.iter();
+            let Some(&first) = candidates.next() else {
+                break;
+            };
+            let second = candidates.next().copied();
+            let mut pick = first;
+            if let Some(second) = second {
+                if ctx.rng.chance(self.cfg.reorder_chance) {
+                    pick = second;
+                    ctx.out.push(BrokerEvent::Reordered {
+                        queue: self.id,
+                        message: second,
+                        skipped: first,
+                    });
+                }
+            }
+            if self.past_max_receives(pick) {
+                self.dead_letter(ctx, pick);
+                continue;
+            }
+            batch.push(self.take(ctx, pick, visibility_ms, poll));
+            if ctx.rng.chance(self.cfg.duplicate_chance) {
+                copies.push(pick);
+            }
+        }
+        for original in copies {
+            self.inject_duplicate(ctx, original);
+        }
+        batch
+    }
+
+    /// FIFO queue: a group yields only the longest run of its oldest undeleted messages that are
+    /// all visible; several messages of one group may come in one batch, in order; groups are
+    /// served oldest head first (one possible order across groups).
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-understanding-logic.html>
+    fn receive_fifo(
+        &mut self,
+        ctx: &mut Ctx,
+        max: u32,
+        visibility_ms: u64,
+        poll: Option<PollId>,
+    ) -> Vec<ReceivedMessage> {
+        let mut batch = Vec::new();
+        let mut cursor: Option<(MessageId, u32)> = None;
+        while (batch.len() as u64) < max as u64 {
+            let next = match cursor {
+                None => self.avail.iter().next().copied(),
+                Some(c) => self
+                    .avail
+                    .range((Bound::Excluded(c), Bound::Unbounded))
+                    .next()
+                    .copied(),
+            };
+            let Some((head, group)) = next else { break };
+            cursor = Some((head, group));
+            let mut i = 0usize;
+            while (batch.len() as u64) < max as u64 {
+                let Some(id) = self.lanes.get(&group).and_then(|l| l.msgs.get(i).copied()) else {
+                    break;
+                };
+                if self.msgs.get(&id).map(|m| m.state) != Some(MessageState::Visible) {
+                    break;
+                }
+                if self.past_max_receives(id) {
+                    self.dead_letter(ctx, id);
+                    continue;
+                }
+                batch.push(self.take(ctx, id, visibility_ms, poll));
+                i += 1;
+            }
+        }
+        if (batch.len() as u64) < max as u64 {
+            self.report_held(ctx);
+        }
+        batch
+    }
+
+    /// Playground cap on `Held` events per receive, so a queue with many blocked groups does not
+    /// flood the trace.
+    const MAX_HELD_EVENTS: usize = 10;
+
+    /// Says which groups held a visible message back because an earlier one is in flight.
+    fn report_held(&self, ctx: &mut Ctx) {
+        let mut n = 0;
+        for &group in &self.blocked {
+            if n >= Self::MAX_HELD_EVENTS {
+                break;
+            }
+            let Some(lane) = self.lanes.get(&group) else {
+                continue;
+            };
+            let Some(&head) = lane.msgs.front() else {
+                continue;
+            };
+            let waiting = lane
+                .msgs
+                .iter()
+                .copied()
+                .find(|id| self.msgs.get(id).map(|m| m.state) != Some(MessageState::InFlight));
+            let Some(waiting) = waiting else { continue };
+            if self.msgs.get(&waiting).map(|m| m.state) != Some(MessageState::Visible) {
+                continue;
+            }
+            let Some(name) = ctx.group_name(group) else {
+                continue;
+            };
+            ctx.out.push(BrokerEvent::Held {
+                queue: self.id,
+                group: name,
+                message: waiting,
+                blocked_by: head,
+            });
+            n += 1;
+        }
+    }
+
+    fn past_max_receives(&self, id: MessageId) -> bool {
+        match (&self.cfg.redrive, self.msgs.get(&id)) {
+            (Some(redrive), Some(m)) => m.receive_count >= redrive.max_receive_count,
+            _ => false,
+        }
+    }
+
+    /// Moves a record out for its dead-letter queue (lazily, when a receive would hand it out
+    /// past maxReceiveCount). <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
+    fn dead_letter(&mut self, ctx: &mut Ctx, id: MessageId) {
+        let Some(redrive) = self.cfg.redrive else {
+            return;
+        };
+        let Some(msg) = self.remove(id) else { return };
+        self.metrics.dead_lettered += 1;
+        let new_id = if self.fifo { ctx.new_message_id() } else { id };
+        ctx.out.push(BrokerEvent::DeadLettered {
+            queue: self.id,
+            dead_letter: redrive.dead_letter,
+            message: id,
+            new_message: new_id,
+            group: ctx.group_name(msg.group),
+            receive_count: msg.receive_count,
+            max_receive_count: redrive.max_receive_count,
+        });
+        ctx.dead.push(DeadMove {
+            dead_letter: redrive.dead_letter,
+            message: new_id,
+            msg,
+        });
+    }
+
+    /// Hands one visible record out: in flight until now + visibility, receive count + 1.
+    fn take(
+        &mut self,
+        ctx: &mut Ctx,
+        id: MessageId,
+        visibility_ms: u64,
+        poll: Option<PollId>,
+    ) -> ReceivedMessage {
+        let visible_again_at = ctx.now.plus(visibility_ms);
+        self.set_state(id, MessageState::InFlight, visible_again_at);
+        let m = self
+            .msgs
+            .get_mut(&id)
+            .expect("take: record exists (checked by caller)");
+        m.receive_count += 1;
+        m.received_at = ctx.now;
+        let received = ReceivedMessage {
+            message: id,
+            receipt: ReceiptHandle {
+                queue: self.id,
+                message: id,
+                receive: m.receive_count,
+            },
+            payload: m.payload.clone(),
+            meta: m.meta,
+            group: ctx.group_name(m.group),
+            receive_count: m.receive_count,
+            sent_at: m.sent_at,
+        };
+        self.metrics.received += 1;
+        if received.receive_count > 1 {
+            self.metrics.redelivered += 1;
+        }
+        ctx.out.push(BrokerEvent::Received {
+            queue: self.id,
+            message: id,
+            group: received.group.clone(),
+            receive_count: received.receive_count,
+            visible_again_at,
+            poll,
+            meta: received.meta,
+        });
+        received
+    }
+
+    /// At-least-once: a stray copy of `original` (another server missed the receive) that turns
+    /// visible when the original's visibility timeout ends, even if the original is deleted.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html>
+    fn inject_duplicate(&mut self, ctx: &mut Ctx, original: MessageId) {
+        let Some(m) = self.msgs.get(&original) else {
+            return;
+        };
+        let copy = Msg {
+            payload: m.payload.clone(),
+            meta: m.meta,
+            sent_at: ctx.now,
+            visible_at: m.visible_at.max(ctx.now),
+            received_at: ctx.now,
+            receive_count: 0,
+            group: m.group,
+            state: if m.visible_at > ctx.now {
+                MessageState::Delayed
+            } else {
+                MessageState::Visible
+            },
+        };
+        let id = ctx.new_message_id();
+        self.insert(id, copy);
+        self.metrics.accepted += 1;
+        self.metrics.duplicates_injected += 1;
+        ctx.out.push(BrokerEvent::DuplicateInjected {
+            queue: self.id,
+            message: original,
+            copy: id,
+        });
+    }
+
+    // ----- DeleteMessage / ChangeMessageVisibility / PurgeQueue ----------------------------
+
+    /// Checks that `receipt` was issued by this queue for a receive that happened.
+    fn check_receipt(&self, receipt: &ReceiptHandle) -> Result<(), ApiError> {
+        if receipt.queue != self.id || receipt.receive == 0 {
+            return Err(ApiError::new(
+                ErrorCode::ReceiptHandleIsInvalid,
+                format!(
+                    "The input receipt handle \"{receipt}\" is not a valid receipt handle for {}.",
+                    self.cfg.name
+                ),
+            ));
+        }
+        if let Some(m) = self.msgs.get(&receipt.message) {
+            if receipt.receive > m.receive_count {
+                return Err(ApiError::new(
+                    ErrorCode::ReceiptHandleIsInvalid,
+                    format!(
+                        "The input receipt handle \"{receipt}\" is not a valid receipt handle."
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// FIFO receipt handles expire with the visibility timeout (or when a later receive issued a
+    /// newer one): SQS answers InvalidParameterValue "The receipt handle has expired."
+    /// <https://repost.aws/knowledge-center/sqs-receipt-handle-error>
+    fn fifo_receipt_expired(&self, receipt: &ReceiptHandle, m: &Msg) -> Option<ApiError> {
+        if self.fifo && (m.state != MessageState::InFlight || m.receive_count != receipt.receive) {
+            return Some(invalid(format!(
+                "Value {receipt} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+            )));
+        }
+        None
+    }
+
+    /// DeleteMessage. Standard queues accept any receipt handle of the message (AWS: "can delete a
+    /// message from a queue even if a visibility timeout setting causes the message to be locked
+    /// by another consumer"); FIFO refuses an expired one.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html>
+    pub(crate) fn delete(
+        &mut self,
+        ctx: &mut Ctx,
+        receipt: &ReceiptHandle,
+    ) -> Result<(), ApiError> {
+        self.check_receipt(receipt)?;
+        let Some(m) = self.msgs.get(&receipt.message) else {
+            ctx.out.push(BrokerEvent::DeleteIgnored {
+                queue: self.id,
+                message: receipt.message,
+                reason: DeleteNoop::AlreadyGone,
+            });
+            return Ok(());
+        };
+        if let Some(error) = self.fifo_receipt_expired(receipt, m) {
+            return Err(error);
+        }
+        let msg = self.remove(receipt.message).expect("delete: record exists");
+        self.metrics.deleted += 1;
+        ctx.out.push(BrokerEvent::Deleted {
+            queue: self.id,
+            message: receipt.message,
+            group: ctx.group_name(msg.group),
+        });
+        Ok(())
+    }
+
+    /// ChangeMessageVisibility: a new timeout counted from now, at most 12 hours after the
+    /// receive; 0 makes the message visible at once.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>
+    pub(crate) fn change_visibility(
+        &mut self,
+        ctx: &mut Ctx,
+        receipt: &ReceiptHandle,
+        timeout_s: u32,
+    ) -> Result<(), ApiError> {
+        if timeout_s > limits::MAX_VISIBILITY_TIMEOUT_S {
+            return Err(invalid(format!(
+                "VisibilityTimeout must be between 0 and {}, got {timeout_s}.",
+                limits::MAX_VISIBILITY_TIMEOUT_S
+            )));
+        }
+        self.check_receipt(receipt)?;
+        let Some(m) = self.msgs.get(&receipt.message) else {
+            return Err(ApiError::new(
+                ErrorCode::ReceiptHandleIsInvalid,
+                format!(
+                    "The receipt handle \"{receipt}\" refers to a message that is no longer in {}.",
+                    self.cfg.name
+                ),
+            ));
+        };
+        if let Some(error) = self.fifo_receipt_expired(receipt, m) {
+            return Err(error);
+        }
+        if m.state != MessageState::InFlight {
+            return Err(ApiError::new(
+                ErrorCode::MessageNotInflight,
+                format!("{} in {} is not in flight.", receipt.message, self.cfg.name),
+            ));
+        }
+        let visible_at = ctx.now.plus(timeout_s as u64 * 1000);
+        let limit = m
+            .received_at
+            .plus(limits::MAX_VISIBILITY_TIMEOUT_S as u64 * 1000);
+        if visible_at > limit {
+            return Err(invalid(format!(
+                "Value {timeout_s} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [{} seconds].",
+                limits::MAX_VISIBILITY_TIMEOUT_S
+            )));
+        }
+        if timeout_s == 0 {
+            self.set_state(receipt.message, MessageState::Visible, ctx.now);
+        } else {
+            self.set_state(receipt.message, MessageState::InFlight, visible_at);
+        }
+        ctx.out.push(BrokerEvent::VisibilityChanged {
+            queue: self.id,
+            message: receipt.message,
+            visible_at,
+        });
+        Ok(())
+    }
+
+    /// PurgeQueue: deletes every message (at once here; AWS takes up to 60 s) and refuses a second
+    /// purge within 60 s. <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_PurgeQueue.html>
+    pub(crate) fn purge(&mut self, ctx: &mut Ctx) -> Result<(), ApiError> {
+        if let Some(last) = self.last_purge {
+            if ctx.now < last.plus(60_000) {
+                return Err(ApiError::new(
+                    ErrorCode::PurgeQueueInProgress,
+                    format!(
+                        "Only one PurgeQueue operation on {} is allowed every 60 seconds.",
+                        self.cfg.name
+                    ),
+                ));
+            }
+        }
+        let n = self.msgs.len() as u64;
+        self.msgs.clear();
+        self.ready.clear();
+        self.timers.clear();
+        self.lanes.clear();
+        self.avail.clear();
+        self.blocked.clear();
+        self.attempts.clear();
+        self.metrics.purged += n;
+        self.metrics.visible = 0;
+        self.metrics.in_flight = 0;
+        self.metrics.delayed = 0;
+        self.last_purge = Some(ctx.now);
+        ctx.out.push(BrokerEvent::Purged {
+            queue: self.id,
+            n_messages: n,
+        });
+        Ok(())
+    }
+
+    /// Withdraws a waiting long poll; false if it is not waiting here.
+    pub(crate) fn cancel_poll(&mut self, ctx: &mut Ctx, poll: PollId) -> bool {
+        let Some(p) = self.polls.remove(&poll) else {
+            return false;
+        };
+        self.poll_deadlines.remove(&(p.until, poll));
+        ctx.out.push(BrokerEvent::PollCancelled {
+            queue: self.id,
+            poll,
+        });
+        true
+    }
+
+    // ----- time ----------------------------------------------------------------------------
+
+    /// Earliest time something changes by itself: a delay or visibility timeout ends, the oldest
+    /// record expires, or a long poll runs out.
+    pub(crate) fn next_deadline(&self) -> Option<Millis> {
+        let timer = self.timers.first().map(|&(t, _)| t);
+        let retention = self
+            .msgs
+            .values()
+            .next()
+            .map(|m| m.sent_at.plus(self.cfg.retention_s as u64 * 1000));
+        let poll = self.poll_deadlines.first().map(|&(t, _)| t);
+        [timer, retention, poll].into_iter().flatten().min()
+    }
+
+    /// Applies everything due at or before `ctx.now`, in a fixed order: visibility/delay ends,
+    /// expiries, then waiting polls get messages, then polls that ran out return empty.
+    pub(crate) fn fire_due(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now;
+        while let Some(&(t, id)) = self.timers.first() {
+            if t > now {
+                break;
+            }
+            let Some(m) = self.msgs.get(&id) else {
+                self.timers.remove(&(t, id));
+                continue;
+            };
+            let (state, group, receive_count) = (m.state, m.group, m.receive_count);
+            self.set_state(id, MessageState::Visible, now);
+            let group = ctx.group_name(group);
+            ctx.out.push(match state {
+                MessageState::Delayed => BrokerEvent::DelayEnded {
+                    queue: self.id,
+                    message: id,
+                    group,
+                },
+                _ => BrokerEvent::VisibilityExpired {
+                    queue: self.id,
+                    message: id,
+                    group,
+                    receive_count,
+                },
+            });
+        }
+        self.expire(ctx);
+        self.serve_polls(ctx);
+        while let Some(&(until, poll)) = self.poll_deadlines.first() {
+            if until > now {
+                break;
+            }
+            self.poll_deadlines.remove(&(until, poll));
+            self.polls.remove(&poll);
+            ctx.out.push(BrokerEvent::PollCompleted {
+                queue: self.id,
+                poll,
+                messages: Vec::new(),
+            });
+        }
+    }
+
+    /// Retention: records older than MessageRetentionPeriod disappear, whatever their state.
+    /// Ids grow with enqueue time, so the first record is always the oldest.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-basic-architecture.html>
+    fn expire(&mut self, ctx: &mut Ctx) {
+        let retention_ms = self.cfg.retention_s as u64 * 1000;
+        while let Some((&id, m)) = self.msgs.iter().next() {
+            if m.sent_at.plus(retention_ms) > ctx.now {
+                break;
+            }
+            let age_ms = ctx.now.since(m.sent_at);
+            let msg = self.remove(id).expect("expire: record exists");
+            self.metrics.expired += 1;
+            ctx.out.push(BrokerEvent::Expired {
+                queue: self.id,
+                message: id,
+                group: ctx.group_name(msg.group),
+                age_ms,
+            });
+        }
+    }
+
+    /// Gives receivable messages to waiting long polls, oldest poll first.
+    pub(crate) fn serve_polls(&mut self, ctx: &mut Ctx) {
+        while let Some((&poll_id, poll)) = self.polls.iter().next() {
+            if !self.has_receivable() {
+                break;
+            }
+            let (max, visibility_ms, until) = (poll.max, poll.visibility_ms, poll.until);
+            let messages = self.receive_now(ctx, max, visibility_ms, Some(poll_id));
+            if messages.is_empty() {
+                // Everything receivable was dead-lettered instead; the poll keeps waiting.
+                break;
+            }
+            self.polls.remove(&poll_id);
+            self.poll_deadlines.remove(&(until, poll_id));
+            ctx.out.push(BrokerEvent::PollCompleted {
+                queue: self.id,
+                poll: poll_id,
+                messages,
+            });
+        }
+    }
+
+    // ----- checks --------------------------------------------------------------------------
+
+    /// Internal consistency: counters match the records, indexes match states.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let name = &self.cfg.name;
+        self.metrics
+            .check_conservation()
+            .map_err(|e| format!("{name}: {e}"))?;
+        let count = |s: MessageState| self.msgs.values().filter(|m| m.state == s).count() as u64;
+        let (visible, in_flight, delayed) = (
+            count(MessageState::Visible),
+            count(MessageState::InFlight),
+            count(MessageState::Delayed),
+        );
+        if (visible, in_flight, delayed)
+            != (
+                self.metrics.visible,
+                self.metrics.in_flight,
+                self.metrics.delayed,
+            )
+        {
+            return Err(format!(
+                "{name}: counted visible/in_flight/delayed {visible}/{in_flight}/{delayed} but metrics say {}/{}/{}",
+                self.metrics.visible, self.metrics.in_flight, self.metrics.delayed
+            ));
+        }
+        if self.timers.len() as u64 != in_flight + delayed {
+            return Err(format!(
+                "{name}: {} timers for {} in-flight/delayed records",
+                self.timers.len(),
+                in_flight + delayed
+            ));
+        }
+        if self.fifo {
+            let in_lanes: u64 = self.lanes.values().map(|l| l.msgs.len() as u64).sum();
+            if in_lanes != self.msgs.len() as u64 {
+                return Err(format!(
+                    "{name}: {in_lanes} records in group lanes but {} stored",
+                    self.msgs.len()
+                ));
+            }
+            for lane in self.lanes.values() {
+                if lane
+                    .msgs
+                    .iter()
+                    .zip(lane.msgs.iter().skip(1))
+                    .any(|(a, b)| a >= b)
+                {
+                    return Err(format!("{name}: a group lane is not in send order"));
+                }
+            }
+        } else if self.ready.len() as u64 != visible {
+            return Err(format!(
+                "{name}: {} ready entries for {visible} visible records",
+                self.ready.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Age of the oldest stored record.
+    pub(crate) fn oldest_age_ms(&self, now: Millis) -> u64 {
+        self.msgs
+            .values()
+            .next()
+            .map_or(0, |m| now.since(m.sent_at))
+    }
+
+    /// Number of waiting long polls.
+    pub(crate) fn n_polls(&self) -> u32 {
+        self.polls.len() as u32
+    }
+
+    /// FIFO: the group whose head blocks it, if any.
+    pub(crate) fn is_blocked(&self, group: u32) -> bool {
+        self.blocked.contains(&group)
+    }
+}
