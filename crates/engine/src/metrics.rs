@@ -1,0 +1,323 @@
+//! Metrics: per-service counters kept as events happen, queue depth samples for charts, and the
+//! `Metrics` summary (keyed by name, `serde::Serialize`) that the CLI, UI and expectations read.
+//! Percentiles are integer nearest-rank over exact per-millisecond counts (no floats).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::broker::{Broker, Millis, QueueMetrics, TopicMetrics};
+
+/// Counters of one service. `handled_origins` is a bitset over origins (origins are dense
+/// counters from 1), so "handled more than once" costs one bit per message.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ServiceMetrics {
+    pub handled: u64,
+    pub handled_more_than_once: u64,
+    pub order_violations: u64,
+    pub rpc_calls: u64,
+    pub rpc_ok: u64,
+    pub rpc_errors: u64,
+    pub rpc_timeouts: u64,
+    pub sent: u64,
+    pub received: u64,
+    handled_origins: Vec<u64>,
+    /// Per FIFO group: the highest origin handled so far (origin order = send order).
+    group_high: BTreeMap<Arc<str>, u64>,
+    violations_by_group: BTreeMap<Arc<str>, u64>,
+    /// Latency in ms -> how many handled messages had it.
+    latency_counts: BTreeMap<u64, u64>,
+}
+
+impl ServiceMetrics {
+    /// Count one handled message; returns (handled before, order violation).
+    pub fn record(
+        &mut self,
+        origin: u64,
+        latency_ms: u64,
+        group: Option<Arc<str>>,
+    ) -> (bool, bool) {
+        self.handled += 1;
+        let (word, bit) = ((origin / 64) as usize, origin % 64);
+        if self.handled_origins.len() <= word {
+            self.handled_origins.resize(word + 1, 0);
+        }
+        let duplicate = self.handled_origins[word] & (1 << bit) != 0;
+        self.handled_origins[word] |= 1 << bit;
+        if duplicate {
+            self.handled_more_than_once += 1;
+        }
+        let mut violation = false;
+        if let Some(group) = group {
+            match self.group_high.get_mut(&group) {
+                Some(high) if origin < *high => violation = true,
+                Some(high) => *high = origin,
+                None => {
+                    self.group_high.insert(group.clone(), origin);
+                }
+            }
+            if violation {
+                self.order_violations += 1;
+                *self.violations_by_group.entry(group).or_insert(0) += 1;
+            }
+        }
+        *self.latency_counts.entry(latency_ms).or_insert(0) += 1;
+        (duplicate, violation)
+    }
+
+    /// Nearest-rank percentile `p` (1..=100) of the handled latencies: the smallest value with
+    /// at least ceil(p/100 * n) samples at or below it.
+    pub fn percentile(&self, p: u64) -> u64 {
+        let n: u64 = self.latency_counts.values().sum();
+        if n == 0 {
+            return 0;
+        }
+        let rank = (p * n).div_ceil(100).max(1);
+        let mut seen = 0;
+        for (&value, &count) in &self.latency_counts {
+            seen += count;
+            if seen >= rank {
+                return value;
+            }
+        }
+        0
+    }
+}
+
+/// Queue depth samples for charts: at most `MAX_SAMPLES` per queue, evenly spaced over the run.
+#[derive(Clone, Debug)]
+pub(crate) struct QueueSamples {
+    pub interval_ms: u64,
+    pub next_at: Millis,
+    /// Per queue: (t_ms, visible, in_flight).
+    pub samples: Vec<Vec<(u64, u64, u64)>>,
+}
+
+pub const MAX_SAMPLES: u64 = 500;
+
+impl QueueSamples {
+    pub fn new(n_queues: u32, until: Millis) -> QueueSamples {
+        let interval_ms = (until.0 / MAX_SAMPLES).max(100);
+        QueueSamples {
+            interval_ms,
+            next_at: Millis::ZERO,
+            samples: vec![Vec::new(); n_queues as usize],
+        }
+    }
+
+    pub fn maybe_sample(&mut self, now: Millis, broker: &Broker) {
+        if now < self.next_at || self.samples.is_empty() {
+            return;
+        }
+        for (i, series) in self.samples.iter_mut().enumerate() {
+            if series.len() as u64 >= MAX_SAMPLES {
+                continue;
+            }
+            let m = crate::bridge::queue_metrics(broker, i as u32);
+            series.push((now.0, m.visible, m.in_flight));
+        }
+        let steps = now.since(self.next_at) / self.interval_ms + 1;
+        self.next_at = self.next_at.plus(steps * self.interval_ms);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LatencyPercentiles {
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceSummary {
+    pub state: crate::world::ServiceStatus,
+    pub handled: u64,
+    pub handled_more_than_once: u64,
+    pub order_violations: u64,
+    /// Order violations by FIFO group name.
+    pub order_violations_by_group: BTreeMap<String, u64>,
+    pub rpc_calls: u64,
+    pub rpc_ok: u64,
+    pub rpc_errors: u64,
+    pub rpc_timeouts: u64,
+    /// Messages a producer got accepted.
+    pub sent: u64,
+    /// Messages a consumer received.
+    pub received: u64,
+    pub latency_ms: LatencyPercentiles,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueSummary {
+    #[serde(flatten)]
+    pub counters: QueueMetrics,
+    /// (t_ms, visible, in_flight) samples over the run, for charts.
+    pub depth_over_time: Vec<(u64, u64, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkSummary {
+    pub state: crate::sim::LinkState,
+    /// Crossings attempted (requests, responses, deliveries).
+    pub carried: u64,
+    pub lost: u64,
+}
+
+/// The run's summary, keyed by name (BTreeMap, so serialization order is stable).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Metrics {
+    pub t_ms: u64,
+    pub events: u64,
+    pub queues: BTreeMap<String, QueueSummary>,
+    pub topics: BTreeMap<String, TopicMetrics>,
+    pub services: BTreeMap<String, ServiceSummary>,
+    pub links: BTreeMap<String, LinkSummary>,
+    /// Connections of the topology: point-to-point links between services count once per
+    /// service pair; each service attached to the broker counts once.
+    pub connections: u64,
+}
+
+pub(crate) fn summarize(world: &crate::world::World, events: u64) -> Metrics {
+    let names = &world.statics.names;
+    let mut queues = BTreeMap::new();
+    for (i, name) in names.queues.iter().enumerate() {
+        queues.insert(
+            name.clone(),
+            QueueSummary {
+                counters: crate::bridge::queue_metrics(&world.broker, i as u32),
+                depth_over_time: world.samples.samples[i].clone(),
+            },
+        );
+    }
+    let mut topics = BTreeMap::new();
+    for (i, name) in names.topics.iter().enumerate() {
+        topics.insert(
+            name.clone(),
+            crate::bridge::topic_metrics(&world.broker, i as u32),
+        );
+    }
+    let mut services = BTreeMap::new();
+    for (i, name) in names.services.iter().enumerate() {
+        let m = &world.services[i].metrics;
+        services.insert(
+            name.clone(),
+            ServiceSummary {
+                state: world.service_status(crate::ids::ServiceId(i as u32)),
+                handled: m.handled,
+                handled_more_than_once: m.handled_more_than_once,
+                order_violations: m.order_violations,
+                order_violations_by_group: m
+                    .violations_by_group
+                    .iter()
+                    .map(|(g, n)| (g.to_string(), *n))
+                    .collect(),
+                rpc_calls: m.rpc_calls,
+                rpc_ok: m.rpc_ok,
+                rpc_errors: m.rpc_errors,
+                rpc_timeouts: m.rpc_timeouts,
+                sent: m.sent,
+                received: m.received,
+                latency_ms: LatencyPercentiles {
+                    p50: m.percentile(50),
+                    p95: m.percentile(95),
+                    p99: m.percentile(99),
+                },
+            },
+        );
+    }
+    let mut links = BTreeMap::new();
+    for (i, name) in names.links.iter().enumerate() {
+        let l = &world.links[i];
+        links.insert(
+            name.clone(),
+            LinkSummary {
+                state: crate::sim::link_state(l),
+                carried: l.carried,
+                lost: l.lost,
+            },
+        );
+    }
+    Metrics {
+        t_ms: world.now.0,
+        events,
+        queues,
+        topics,
+        services,
+        links,
+        connections: connection_count(&world.statics.spec),
+    }
+}
+
+/// Connections: each unordered pair of services joined by an rpc link counts once (a full mesh
+/// of n services is n(n-1)/2); each service that talks to any queue or topic counts once
+/// (its connection to the broker), so n services around a broker make n.
+pub fn connection_count(spec: &crate::spec::WorldSpec) -> u64 {
+    use crate::spec::{Behaviour, Node, Step, Target};
+    let mut pairs = std::collections::BTreeSet::new();
+    let mut brokered = std::collections::BTreeSet::new();
+    for link in &spec.links {
+        match (link.source, link.target) {
+            (Node::Service(a), Node::Service(b)) if a != b => {
+                pairs.insert((a.min(b), a.max(b)));
+            }
+            (Node::Service(s), _) | (_, Node::Service(s)) => {
+                brokered.insert(s);
+            }
+            _ => {}
+        }
+    }
+    for (i, service) in spec.services.iter().enumerate() {
+        let id = crate::ids::ServiceId(i as u32);
+        let uses_broker = match &service.behaviour {
+            Behaviour::Producer(p) => matches!(p.target, Target::Queue(_) | Target::Topic(_)),
+            Behaviour::Consumer(c) => {
+                let _ = c.queue;
+                true
+            }
+            Behaviour::ScriptedClient(_) => true,
+            Behaviour::RpcServer(s) => s
+                .chain
+                .iter()
+                .any(|st| matches!(st, Step::Send { .. } | Step::Publish { .. })),
+            Behaviour::Idle => false,
+        };
+        let endpoint = spec.topics.iter().any(|t| {
+            t.subscriptions
+                .iter()
+                .any(|s| s.target == crate::broker::SubscriptionTarget::Endpoint(id.0))
+        });
+        if uses_broker || endpoint {
+            brokered.insert(id);
+        }
+    }
+    pairs.len() as u64 + brokered.len() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles_on_one_to_hundred() {
+        let mut m = ServiceMetrics::default();
+        for v in 1..=100u64 {
+            m.record(v, v, None);
+        }
+        assert_eq!(
+            (m.percentile(50), m.percentile(95), m.percentile(99)),
+            (50, 95, 99)
+        );
+    }
+
+    #[test]
+    fn a_group_going_backwards_is_an_order_violation() {
+        let mut m = ServiceMetrics::default();
+        let g: Arc<str> = Arc::from("g1");
+        assert_eq!(m.record(2, 0, Some(g.clone())), (false, false));
+        assert_eq!(m.record(1, 0, Some(g.clone())), (false, true));
+        assert_eq!(m.record(2, 0, Some(g)), (true, false));
+        assert_eq!(m.order_violations, 1);
+        assert_eq!(m.handled_more_than_once, 1);
+    }
+}

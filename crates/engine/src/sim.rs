@@ -1,0 +1,322 @@
+//! `Sim`: the facade the scenario crate, CLI and UI use: step, run, seek and step back, views,
+//! metrics, interactive fault injection, transits and the trace hash.
+//!
+//! Time travel = checkpoints + deterministic replay. Every `CHECKPOINT_EVERY` events (at the
+//! first action boundary after it) the whole `World` is cloned; `seek(n)` restores the last
+//! checkpoint at or before `n` and replays forward. Why K = 1024: measured with the benchmark
+//! workload (crates/engine/benches/engine.rs), one checkpoint clone of a world with ~1k messages
+//! in flight costs a few µs, i.e. a few ns per event amortized at K = 1024, while a seek replays at most
+//! K events (~0.1 ms at the measured rate) plus one clone — well inside the 2 ms seek budget;
+//! a smaller K buys little seek time and costs memory, a larger one makes seeks slower.
+//! Checkpoint memory is bounded by `MAX_CHECKPOINTS`: beyond it every second checkpoint is
+//! dropped (old ones thin out; seeks there replay longer but stay correct).
+//!
+//! An action may produce several events. The world advances one action at a time; `step`
+//! reveals the produced events one by one, so the world view during a multi-event action shows
+//! the state after the whole action.
+//!
+//! Interactive injections are recorded with the event index at which they were applied; a
+//! replay applies them at the same index, so they survive seek. Injecting while in the past
+//! truncates the future first (a fork).
+
+use crate::broker::Millis;
+use crate::event::{fnv1a, Event, EventKind, FNV_OFFSET};
+use crate::ids::{LinkId, ServiceId};
+use crate::metrics::{summarize, Metrics};
+use crate::spec::{FaultAction, WorldSpec};
+use crate::statics::Names;
+use crate::world::{BuildError, Link, ServiceStatus, Transit, World};
+
+pub const CHECKPOINT_EVERY: u64 = 1024;
+pub const MAX_CHECKPOINTS: usize = 2048;
+
+/// Why `run_until` stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum RunStop {
+    /// The next action is later than the requested time.
+    ReachedTime,
+    /// The requested number of events was produced.
+    EventBudget,
+    /// The world's own limits (`until`, `max_events`) were reached.
+    WorldLimit,
+    /// Nothing left to do.
+    Idle,
+}
+
+/// A link's state for the UI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    Ok,
+    Partitioned,
+    /// A drop or delay fault is on.
+    Lossy,
+}
+
+pub(crate) fn link_state(link: &Link) -> LinkState {
+    if link.partitioned {
+        LinkState::Partitioned
+    } else if link.drop.0 > 0 || link.delay_ms > 0 {
+        LinkState::Lossy
+    } else {
+        LinkState::Ok
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Injection {
+    at_event: u64,
+    action: FaultAction,
+}
+
+pub struct Sim {
+    world: World,
+    /// Every event known: produced so far, plus the recorded future after a seek backwards.
+    log: Vec<Event>,
+    /// Events the world has produced (its state is after these).
+    produced: u64,
+    /// Events revealed to the caller (`event_count()`); `cursor <= produced`.
+    cursor: u64,
+    checkpoints: Vec<(u64, World)>,
+    injections: Vec<Injection>,
+    max_events: u64,
+    scratch: Vec<EventKind>,
+    /// `produced` before the last action ran (the previous action boundary).
+    action_start: u64,
+}
+
+impl Sim {
+    pub fn new(spec: &WorldSpec) -> Result<Sim, BuildError> {
+        let world = World::build(spec)?;
+        Ok(Sim {
+            checkpoints: vec![(0, world.clone())],
+            world,
+            log: Vec::new(),
+            produced: 0,
+            cursor: 0,
+            injections: Vec::new(),
+            max_events: spec.limits.max_events,
+            scratch: Vec::new(),
+            action_start: 0,
+        })
+    }
+
+    /// Run the next unit (an injection due at this index, or the next agenda action) and
+    /// record its events. Returns false when nothing can run.
+    fn advance_world(&mut self) -> bool {
+        loop {
+            if self.produced >= self.max_events {
+                return false;
+            }
+            let injection = self
+                .injections
+                .iter()
+                .find(|i| i.at_event == self.produced)
+                .map(|i| i.action.clone());
+            if let Some(action) = injection {
+                self.world.apply_fault(&action, true);
+            } else if !self.world.advance() {
+                return false;
+            }
+            let n = self.world.out.len() as u64;
+            if n == 0 {
+                continue;
+            }
+            self.action_start = self.produced;
+            self.record();
+            self.maybe_checkpoint(n);
+            return true;
+        }
+    }
+
+    /// Move the world's fresh events into the log (or, while replaying a known future, drop
+    /// them: the log already has them).
+    fn record(&mut self) {
+        std::mem::swap(&mut self.scratch, &mut self.world.out);
+        let t = self.world.now;
+        for kind in self.scratch.drain(..) {
+            let seq = self.produced;
+            if (seq as usize) < self.log.len() {
+                debug_assert!(
+                    self.log[seq as usize].kind == kind,
+                    "replay diverged at event {seq}"
+                );
+            } else {
+                self.log.push(Event { seq, t, kind });
+            }
+            self.produced += 1;
+        }
+    }
+
+    fn maybe_checkpoint(&mut self, n: u64) {
+        let last = self.checkpoints.last().map_or(0, |c| c.0);
+        if self.produced / CHECKPOINT_EVERY > last / CHECKPOINT_EVERY && self.produced - last >= n {
+            if self
+                .checkpoints
+                .last()
+                .is_some_and(|c| c.0 >= self.produced)
+            {
+                return;
+            }
+            self.checkpoints.push((self.produced, self.world.clone()));
+            if self.checkpoints.len() > MAX_CHECKPOINTS {
+                // Thin out: keep the first and every second one after it.
+                let mut i = 0;
+                self.checkpoints.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+            }
+        }
+    }
+
+    /// Reveal the next event, running the world when needed. None when the run is over.
+    pub fn step(&mut self) -> Option<&Event> {
+        if self.cursor >= self.produced && !self.advance_world() {
+            return None;
+        }
+        self.cursor += 1;
+        self.log.get(self.cursor as usize - 1)
+    }
+
+    /// Step until the next event would be later than `t`, or `max_events` more were revealed,
+    /// or the world's limits are reached. Always stops.
+    pub fn run_until(&mut self, t: Millis, max_events: u64) -> RunStop {
+        let mut n = 0;
+        loop {
+            if n >= max_events {
+                return RunStop::EventBudget;
+            }
+            if self.cursor >= self.produced {
+                match self.world.next_time() {
+                    None => return RunStop::Idle,
+                    Some(next) if next > t && !self.injection_due() => return RunStop::ReachedTime,
+                    Some(_) => {}
+                }
+                if !self.advance_world() {
+                    return if self.world.next_time().is_none() {
+                        RunStop::Idle
+                    } else {
+                        RunStop::WorldLimit
+                    };
+                }
+            } else if self.log[self.cursor as usize].t > t {
+                return RunStop::ReachedTime;
+            }
+            self.cursor += 1;
+            n += 1;
+        }
+    }
+
+    fn injection_due(&self) -> bool {
+        self.injections.iter().any(|i| i.at_event == self.produced)
+    }
+
+    /// The state after the first `n` events (clamped to what the run can produce).
+    /// The world is only ever at an action boundary; if `n` falls inside the last action,
+    /// only the cursor moves.
+    pub fn seek(&mut self, n: u64) {
+        let inside_last_action = n == self.produced || (self.action_start < n && n < self.produced);
+        if !inside_last_action {
+            let ix = self
+                .checkpoints
+                .partition_point(|c| c.0 <= n)
+                .saturating_sub(1);
+            let checkpoint = self.checkpoints[ix].0;
+            if n < self.produced || checkpoint > self.produced {
+                self.world = self.checkpoints[ix].1.clone();
+                self.produced = checkpoint;
+                self.action_start = checkpoint;
+            }
+            while self.produced < n && self.advance_world() {}
+        }
+        self.cursor = n.min(self.produced);
+    }
+
+    /// One event back.
+    pub fn step_back(&mut self) {
+        if self.cursor > 0 {
+            self.seek(self.cursor - 1);
+        }
+    }
+
+    pub fn now(&self) -> Millis {
+        match self.cursor {
+            0 => Millis::ZERO,
+            c => self.log[c as usize - 1].t,
+        }
+    }
+
+    pub fn event_count(&self) -> u64 {
+        self.cursor
+    }
+
+    /// The events up to the current position.
+    pub fn events(&self) -> &[Event] {
+        &self.log[..self.cursor as usize]
+    }
+
+    pub fn explain(&self, event: &Event) -> String {
+        event.kind.explain(&self.world.statics.names)
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.world.statics.names
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        summarize(&self.world, self.cursor)
+    }
+
+    /// Apply a fault now. If the position is in the past, the recorded future is dropped first
+    /// (a fork); the injection is remembered and re-applied by later replays.
+    pub fn inject(&mut self, action: FaultAction) -> Result<(), BuildError> {
+        let n_services = self.world.services.len() as u64;
+        let n_links = self.world.links.len() as u64;
+        crate::statics::check_fault(&action, n_services, n_links)
+            .map_err(crate::world::build_error)?;
+        // Forget the future: the world is at `produced` (>= cursor); settle at that boundary.
+        self.log.truncate(self.produced as usize);
+        let at = self.produced;
+        self.injections.retain(|i| i.at_event < at);
+        self.checkpoints.retain(|c| c.0 <= at);
+        self.injections.push(Injection {
+            at_event: at,
+            action,
+        });
+        self.advance_world();
+        self.cursor = self.produced;
+        Ok(())
+    }
+
+    /// Messages and calls travelling right now, for animation.
+    pub fn transits(&self) -> Vec<Transit> {
+        self.world.transits()
+    }
+
+    /// FNV-1a 64 over the trace JSON lines (each followed by `\n`) of the events so far.
+    pub fn trace_hash(&self) -> u64 {
+        let names = &self.world.statics.names;
+        self.events().iter().fold(FNV_OFFSET, |h, e| {
+            fnv1a(fnv1a(h, e.to_json_line(names).as_bytes()), b"\n")
+        })
+    }
+
+    /// The trace as JSON lines, one per event so far.
+    pub fn trace_lines(&self) -> impl Iterator<Item = String> + '_ {
+        let names = &self.world.statics.names;
+        self.events().iter().map(move |e| e.to_json_line(names))
+    }
+
+    pub fn service_status(&self, service: ServiceId) -> ServiceStatus {
+        self.world.service_status(service)
+    }
+
+    pub fn link_state(&self, link: LinkId) -> LinkState {
+        link_state(&self.world.links[link.0 as usize])
+    }
+}

@@ -1,0 +1,368 @@
+//! `Statics`: the immutable part of a world (the validated spec, names, the link index),
+//! shared by every checkpoint through one `Arc` so a checkpoint clones only mutable state.
+
+use std::collections::BTreeMap;
+
+use crate::broker::{QueueId, SubscriptionTarget, TopicId};
+use crate::ids::{LinkId, ServiceId};
+use crate::spec::{
+    ApiCall, Behaviour, ConsumerSpec, EventMatch, FaultAction, FaultSpec, Limits, LinkKind,
+    LinkSpec, MessageTemplate, Node, ProducerSpec, RpcServerSpec, Step, Target, Trigger, WorldSpec,
+};
+use crate::world::{build_error, BuildError};
+
+/// Playground limits on a world's size (bad input never exhausts memory).
+pub const MAX_SERVICES: u32 = 10_000;
+pub const MAX_LINKS: u32 = 100_000;
+pub const MAX_FAULTS: u32 = 10_000;
+pub const MAX_CHAIN_STEPS: u32 = 64;
+pub const MAX_SCRIPT_CALLS: u32 = 100_000;
+/// Longest accepted run, 30 days of virtual time.
+pub const MAX_UNTIL_MS: u64 = 30 * 86_400_000;
+pub const MAX_EVENTS: u64 = 100_000_000;
+
+/// Names of everything, by id, for explanations and the trace.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub services: Vec<String>,
+    pub queues: Vec<String>,
+    pub topics: Vec<String>,
+    pub links: Vec<String>,
+    /// By `SubscriptionId` (broker-wide, in creation order: topics in order, then their subscriptions).
+    pub subscriptions: Vec<String>,
+}
+
+impl Names {
+    pub fn service(&self, id: ServiceId) -> &str {
+        self.services.get(id.0 as usize).map_or("?", |s| s.as_str())
+    }
+    pub fn queue_name(&self, id: QueueId) -> &str {
+        self.queues.get(id.0 as usize).map_or("?", |s| s.as_str())
+    }
+    pub fn topic_name(&self, id: TopicId) -> &str {
+        self.topics.get(id.0 as usize).map_or("?", |s| s.as_str())
+    }
+    pub fn link(&self, id: LinkId) -> &str {
+        self.links.get(id.0 as usize).map_or("?", |s| s.as_str())
+    }
+    pub fn node(&self, node: Node) -> &str {
+        match node {
+            Node::Service(s) => self.service(s),
+            Node::Queue(q) => self.queue_name(q),
+            Node::Topic(t) => self.topic_name(t),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Statics {
+    pub spec: WorldSpec,
+    pub links: Vec<LinkSpec>,
+    pub faults: Vec<FaultSpec>,
+    pub limits: Limits,
+    pub names: Names,
+    pub has_event_triggers: bool,
+    link_index: BTreeMap<(Node, Node), LinkId>,
+}
+
+impl Statics {
+    pub fn build(spec: &WorldSpec) -> Result<Statics, BuildError> {
+        validate(spec)?;
+        let names = Names {
+            services: spec.services.iter().map(|s| s.name.clone()).collect(),
+            queues: spec.queues.iter().map(|q| q.name.clone()).collect(),
+            topics: spec.topics.iter().map(|t| t.config.name.clone()).collect(),
+            links: Vec::new(),
+            subscriptions: Vec::new(),
+        };
+        let mut subscriptions = Vec::new();
+        for topic in &spec.topics {
+            for sub in &topic.subscriptions {
+                let target = match sub.target {
+                    SubscriptionTarget::Queue(q) => names.queue_name(q).to_string(),
+                    SubscriptionTarget::Endpoint(e) => names.service(ServiceId(e)).to_string(),
+                };
+                subscriptions.push(format!("{}->{}", topic.config.name, target));
+            }
+        }
+        let mut link_index = BTreeMap::new();
+        let mut link_names = Vec::new();
+        for (i, link) in spec.links.iter().enumerate() {
+            let id = LinkId(i as u32);
+            // A link carries traffic both ways (a request one way, its response back).
+            link_index.entry((link.source, link.target)).or_insert(id);
+            link_index.entry((link.target, link.source)).or_insert(id);
+            link_names.push(format!(
+                "{}->{}",
+                names.node(link.source),
+                names.node(link.target)
+            ));
+        }
+        let names = Names {
+            links: link_names,
+            subscriptions,
+            ..names
+        };
+        Ok(Statics {
+            spec: spec.clone(),
+            links: spec.links.clone(),
+            faults: spec.faults.clone(),
+            limits: spec.limits,
+            names,
+            has_event_triggers: spec
+                .faults
+                .iter()
+                .any(|f| matches!(f.at, Trigger::AfterEvent { .. })),
+            link_index,
+        })
+    }
+
+    pub fn link_between(&self, a: Node, b: Node) -> Option<LinkId> {
+        if self.link_index.is_empty() {
+            return None;
+        }
+        self.link_index.get(&(a, b)).copied()
+    }
+
+    pub fn producer(&self, service: ServiceId) -> Option<&ProducerSpec> {
+        match &self.spec.services.get(service.0 as usize)?.behaviour {
+            Behaviour::Producer(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn producer_template(&self, service: ServiceId) -> Option<&MessageTemplate> {
+        self.producer(service).map(|p| &p.template)
+    }
+
+    pub fn consumer(&self, service: ServiceId) -> Option<&ConsumerSpec> {
+        match &self.spec.services.get(service.0 as usize)?.behaviour {
+            Behaviour::Consumer(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn server(&self, service: ServiceId) -> Option<&RpcServerSpec> {
+        match &self.spec.services.get(service.0 as usize)?.behaviour {
+            Behaviour::RpcServer(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn validate(spec: &WorldSpec) -> Result<(), BuildError> {
+    let n_services = spec.services.len() as u64;
+    let n_queues = spec.queues.len() as u64;
+    let n_topics = spec.topics.len() as u64;
+    let n_links = spec.links.len() as u64;
+    if n_services > MAX_SERVICES as u64
+        || n_links > MAX_LINKS as u64
+        || spec.faults.len() as u64 > MAX_FAULTS as u64
+    {
+        return Err(build_error(format!(
+            "world too large: at most {MAX_SERVICES} services, {MAX_LINKS} links, {MAX_FAULTS} faults"
+        )));
+    }
+    if spec.limits.until.0 > MAX_UNTIL_MS || spec.limits.max_events > MAX_EVENTS {
+        return Err(build_error(format!(
+            "limits too large: until <= {MAX_UNTIL_MS} ms, max_events <= {MAX_EVENTS}"
+        )));
+    }
+    let service_ok = |s: ServiceId| (s.0 as u64) < n_services;
+    let queue_ok = |q: QueueId| (q.0 as u64) < n_queues;
+    let topic_ok = |t: TopicId| (t.0 as u64) < n_topics;
+    let node_ok = |n: Node| match n {
+        Node::Service(s) => service_ok(s),
+        Node::Queue(q) => queue_ok(q),
+        Node::Topic(t) => topic_ok(t),
+    };
+    let target_ok = |t: Target| match t {
+        Target::Queue(q) => queue_ok(q),
+        Target::Topic(t) => topic_ok(t),
+        Target::Service(s) => service_ok(s),
+    };
+    let has_rpc_link = |a: ServiceId, b: ServiceId| {
+        spec.links.iter().any(|l| {
+            l.kind == LinkKind::Rpc
+                && ((l.source, l.target) == (Node::Service(a), Node::Service(b))
+                    || (l.source, l.target) == (Node::Service(b), Node::Service(a)))
+        })
+    };
+    for (i, link) in spec.links.iter().enumerate() {
+        if !node_ok(link.source) || !node_ok(link.target) {
+            return Err(build_error(format!("links[{i}]: unknown endpoint")));
+        }
+        if link.latency_ms_min > link.latency_ms_max {
+            return Err(build_error(format!(
+                "links[{i}]: latency min {} > max {}",
+                link.latency_ms_min, link.latency_ms_max
+            )));
+        }
+    }
+    let check_chain = |name: &str, me: ServiceId, chain: &[Step]| -> Result<(), BuildError> {
+        if chain.len() as u64 > MAX_CHAIN_STEPS as u64 {
+            return Err(build_error(format!(
+                "service {name}: at most {MAX_CHAIN_STEPS} chain steps"
+            )));
+        }
+        for step in chain {
+            match step {
+                Step::Call { service, .. } => {
+                    if !service_ok(*service) {
+                        return Err(build_error(format!(
+                            "service {name}: chain calls an unknown service"
+                        )));
+                    }
+                    if !has_rpc_link(me, *service) {
+                        return Err(build_error(format!(
+                            "service {name}: chain calls {} but no rpc link connects them",
+                            spec.services[service.0 as usize].name
+                        )));
+                    }
+                }
+                Step::Send { queue, .. } if !queue_ok(*queue) => {
+                    return Err(build_error(format!("service {name}: unknown queue")))
+                }
+                Step::Publish { topic, .. } if !topic_ok(*topic) => {
+                    return Err(build_error(format!("service {name}: unknown topic")))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    for (i, service) in spec.services.iter().enumerate() {
+        let me = ServiceId(i as u32);
+        let name = &service.name;
+        match &service.behaviour {
+            Behaviour::Idle => {}
+            Behaviour::Producer(p) => {
+                if !target_ok(p.target) {
+                    return Err(build_error(format!(
+                        "service {name}: producer target does not exist"
+                    )));
+                }
+                if let Target::Service(s) = p.target {
+                    if !has_rpc_link(me, s) {
+                        return Err(build_error(format!(
+                            "service {name}: calls {} but no rpc link connects them",
+                            spec.services[s.0 as usize].name
+                        )));
+                    }
+                }
+                if p.timeout_ms == 0 {
+                    return Err(build_error(format!(
+                        "service {name}: producer timeout_ms must be > 0"
+                    )));
+                }
+            }
+            Behaviour::Consumer(c) => {
+                if !queue_ok(c.queue) {
+                    return Err(build_error(format!(
+                        "service {name}: consumer queue does not exist"
+                    )));
+                }
+                if !(1..=10).contains(&c.batch_size) {
+                    return Err(build_error(format!(
+                        "service {name}: batch_size must be 1..=10 (SQS MaxNumberOfMessages)"
+                    )));
+                }
+                if c.wait_ms > 20_000 {
+                    return Err(build_error(format!(
+                        "service {name}: wait must be at most 20 s (SQS WaitTimeSeconds)"
+                    )));
+                }
+                check_chain(name, me, &c.chain)?;
+            }
+            Behaviour::RpcServer(s) => check_chain(name, me, &s.chain)?,
+            Behaviour::ScriptedClient(script) => {
+                if script.calls.len() as u64 > MAX_SCRIPT_CALLS as u64 {
+                    return Err(build_error(format!(
+                        "service {name}: at most {MAX_SCRIPT_CALLS} scripted calls"
+                    )));
+                }
+                for call in &script.calls {
+                    let ok = match &call.call {
+                        ApiCall::SendMessage { queue, .. }
+                        | ApiCall::SendMessageBatch { queue, .. }
+                        | ApiCall::ReceiveMessage { queue, .. }
+                        | ApiCall::DeleteMessage { queue, .. }
+                        | ApiCall::ChangeMessageVisibility { queue, .. }
+                        | ApiCall::PurgeQueue { queue } => queue_ok(*queue),
+                        ApiCall::Publish { topic, .. } => topic_ok(*topic),
+                    };
+                    if !ok {
+                        return Err(build_error(format!(
+                            "service {name}: scripted {} names an unknown queue or topic",
+                            call.call.action_name()
+                        )));
+                    }
+                }
+                if script.calls.windows(2).any(|w| w[1].at < w[0].at) {
+                    return Err(build_error(format!(
+                        "service {name}: scripted calls must be in time order"
+                    )));
+                }
+            }
+        }
+    }
+    for (i, fault) in spec.faults.iter().enumerate() {
+        check_fault(&fault.action, n_services, n_links)
+            .map_err(|m| build_error(format!("faults[{i}]: {m}")))?;
+        if let Trigger::AfterEvent { kind, nth } = &fault.at {
+            let s = match kind {
+                EventMatch::Received { service }
+                | EventMatch::Handled { service }
+                | EventMatch::RpcCall { service }
+                | EventMatch::Sent { service } => *service,
+            };
+            if !service_ok(s) || *nth == 0 {
+                return Err(build_error(format!(
+                    "faults[{i}]: trigger names an unknown service or nth = 0"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the ids a fault names (also used for interactive injections).
+pub(crate) fn check_fault(
+    action: &FaultAction,
+    n_services: u64,
+    n_links: u64,
+) -> Result<(), String> {
+    let service = |s: ServiceId| {
+        if (s.0 as u64) < n_services {
+            Ok(())
+        } else {
+            Err(format!("unknown service {}", s.0))
+        }
+    };
+    let link = |l: LinkId| {
+        if (l.0 as u64) < n_links {
+            Ok(())
+        } else {
+            Err(format!("unknown link {}", l.0))
+        }
+    };
+    match action {
+        FaultAction::Crash { service: s }
+        | FaultAction::Restart { service: s }
+        | FaultAction::SkipDeletes { service: s, .. } => service(*s),
+        FaultAction::Slow {
+            service: s,
+            factor_pct,
+        } => {
+            service(*s)?;
+            if *factor_pct == 0 || *factor_pct > 100_000 {
+                return Err("slow factor must be 1..=100000 percent".into());
+            }
+            Ok(())
+        }
+        FaultAction::Partition { link: l }
+        | FaultAction::Heal { link: l }
+        | FaultAction::Restore { link: l } => link(*l),
+        FaultAction::Degrade { link: l, .. } => link(*l),
+    }
+}
