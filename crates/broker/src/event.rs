@@ -530,12 +530,15 @@ impl BrokerEvent {
                     names.queue(*queue)
                 ),
             },
-            BrokerEvent::DeadLettered { queue, dead_letter, message, new_message, group, receive_count, max_receive_count } => format!(
-                "{} moved {message}{} to dead-letter queue {} as {new_message}: it was already received {receive_count} time(s) (maxReceiveCount {max_receive_count}), so this receive redrove it instead of handing it out.",
-                names.queue(*queue),
-                group_text(group),
-                names.queue(*dead_letter)
-            ),
+            BrokerEvent::DeadLettered { queue, dead_letter, message, new_message, group, receive_count, max_receive_count } => {
+                let renamed = if new_message == message { String::new() } else { format!(" as {new_message}") };
+                format!(
+                    "{} moved {message}{} to dead-letter queue {}{renamed}: it was already received {receive_count} time(s) (maxReceiveCount {max_receive_count}), so this receive redrove it instead of handing it out.",
+                    names.queue(*queue),
+                    group_text(group),
+                    names.queue(*dead_letter)
+                )
+            }
             BrokerEvent::Expired { queue, message, group, age_ms } => format!(
                 "{}: {message}{} expired after {} in the queue (retention period reached).",
                 names.queue(*queue),
