@@ -1,0 +1,210 @@
+// The playground end to end, in headless Chromium against the built dist/: run, step, step back,
+// presets and their tour, breaking a service, sharing a link, autosave, and building from the palette.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage } from './harness.mjs';
+
+let server, browser;
+before(async () => { server = await startServer(); browser = await launchBrowser(); });
+after(async () => { await browser?.close(); await server?.close(); });
+
+const btn = (page, name) => page.getByRole('button', { name, exact: true });
+const logItems = (page) => page.locator('[role=log][aria-label="Event log"] li:not(.earlier)');
+const position = async (page) => Number((await page.locator('.controls output').textContent()).match(/event (\d+)/)[1]);
+
+async function ready(page) {
+  await btn(page, 'Step').waitFor({ timeout: 20000 });
+  await page.getByRole('log', { name: 'Event log' }).waitFor();
+}
+
+async function fresh(url = server.url) {
+  const opened = await openPage(browser, url);
+  await ready(opened.page);
+  return opened;
+}
+
+test('opens on the welcome preset; Step grows the log and Step back undoes it', async () => {
+  const { page, context, errors } = await fresh();
+  assert.match(await page.locator('.scenario-title').textContent(), /\S/);
+  assert.ok(await page.locator('svg.topology .node').count() > 0, 'the welcome preset has nodes');
+  assert.ok(await btn(page, 'Step back').isDisabled(), 'nothing to step back at the start');
+  for (let i = 0; i < 3; i++) await btn(page, 'Step').click();
+  await page.waitForFunction(() => document.querySelectorAll('[role=log] li:not(.earlier)').length >= 3);
+  assert.equal(await position(page), 3);
+  const third = await logItems(page).last().textContent();
+  assert.match(third, /\d+\.\d{3}s/, 'each entry shows its time');
+  await btn(page, 'Step back').click();
+  await page.waitForFunction(() => document.querySelectorAll('[role=log] li:not(.earlier)').length === 2);
+  assert.equal(await position(page), 2);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => document.querySelectorAll('[role=log] li:not(.earlier)').length === 3);
+  assert.equal(await logItems(page).last().textContent(), third, 'same seed, same event');
+  await btn(page, 'Reset').click();
+  assert.equal(await position(page), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('Play becomes Pause, runs without freezing, and Pause stops the run', async () => {
+  const { page, context, errors } = await fresh();
+  await page.getByLabel('Speed').selectOption({ label: '16×' });
+  await btn(page, 'Play').click();
+  await btn(page, 'Pause').waitFor();
+  await page.waitForFunction(() => /event ([1-9]\d*)/.test(document.querySelector('.controls output').textContent), null, { timeout: 10000 });
+  // The page stays responsive while playing: a frame callback runs promptly.
+  const frameMs = await page.evaluate(() => new Promise((r) => { const t = performance.now(); requestAnimationFrame(() => r(performance.now() - t)); }));
+  assert.ok(frameMs < 250, `a frame came after ${frameMs} ms`);
+  await btn(page, 'Pause').click();
+  await btn(page, 'Play').waitFor();
+  const n = await position(page);
+  await page.waitForTimeout(400);
+  assert.equal(await position(page), n, 'paused means no more events');
+  // Scrubbing the timeline to an earlier event and clicking a log entry both seek.
+  await page.getByLabel('Timeline').fill('1');
+  assert.equal(await position(page), 1);
+  await btn(page, 'Step').click();
+  await btn(page, 'Step').click();
+  await logItems(page).first().locator('button.jump').click();
+  assert.equal(await position(page), 1);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a preset from the gallery plays its guided tour with Next and Previous', async () => {
+  const { page, context, errors } = await fresh();
+  await btn(page, 'Presets').click();
+  const dialog = page.getByRole('dialog', { name: 'Presets' });
+  await dialog.waitFor();
+  const presets = dialog.locator('button.preset');
+  assert.ok(await presets.count() >= 2, 'the gallery lists presets');
+  // Pick a preset other than the first (welcome), whose tour has at least two steps.
+  let opened = false;
+  for (let i = 1; i < await presets.count() && !opened; i++) {
+    await presets.nth(i).click();
+    const tour = page.getByRole('complementary', { name: 'Guided tour' });
+    if (await tour.count() && await btn(page, 'Next').isEnabled()) { opened = true; break; }
+    await btn(page, 'Presets').click();
+  }
+  assert.ok(opened, 'some preset has a multi-step tour');
+  const tour = page.getByRole('complementary', { name: 'Guided tour' });
+  const first = await tour.locator('h2').textContent();
+  await btn(page, 'Next').click();
+  await page.waitForFunction((t) => document.querySelector('.tour h2')?.textContent !== t, first);
+  assert.match(await tour.locator('.count').textContent(), /^2 \//);
+  await btn(page, 'Previous').click();
+  assert.equal(await tour.locator('h2').textContent(), first);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('crashing a service shows it broken and logs the fault; restart heals it', async () => {
+  const { page, context, errors } = await fresh();
+  const service = page.locator('svg.topology g.node.service').first();
+  const name = (await service.getAttribute('aria-label')).replace(/^Service /, '').split(',')[0];
+  await service.click();
+  await btn(page, 'Crash service').click();
+  await page.waitForSelector('svg.topology g.node.service.crashed');
+  assert.match(await page.locator('svg.topology g.node.service.crashed').first().getAttribute('aria-label'), /crashed/);
+  await page.getByRole('tab', { name: 'Log' }).click();
+  await page.waitForFunction((n) => [...document.querySelectorAll('[role=log] li.fault')].some((li) => li.textContent.includes(n)), name);
+  assert.match(await page.getByRole('region', { name: 'Faults' }).textContent(), new RegExp(name));
+  await service.click();
+  await btn(page, 'Restart service').click();
+  await page.waitForFunction(() => !document.querySelector('svg.topology g.node.service.crashed'));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('Copy link opens the same system at the same event in a fresh page', async () => {
+  const { page, context, errors } = await fresh();
+  for (let i = 0; i < 5; i++) await btn(page, 'Step').click();
+  const lastEntry = await logItems(page).last().textContent();
+  const title = await page.locator('.scenario-title').textContent();
+  await btn(page, 'Copy link').click();
+  await page.waitForFunction(() => location.hash.startsWith('#s='));
+  const url = page.url();
+  await context.close();
+  const other = await openPage(browser, url);
+  await ready(other.page);
+  assert.equal(await position(other.page), 5);
+  assert.equal(await other.page.locator('.scenario-title').textContent(), title);
+  assert.equal(await logItems(other.page).last().textContent(), lastEntry);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(other.errors, []);
+  await other.context.close();
+});
+
+test('a hostile link gives a clear message and the app keeps working', async () => {
+  const { page, context, errors } = await fresh(server.url + '#s=%%%garbage&seed=x');
+  await page.getByRole('status').filter({ hasText: 'could not be opened' }).waitFor();
+  await btn(page, 'Step').click();
+  assert.equal(await position(page), 1);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('build a small system from the palette, run it, and find it again after a reload', async () => {
+  const { page, context, errors } = await fresh();
+  await btn(page, 'New').click();
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology .node').length === 0);
+  await btn(page, 'Add service').click();
+  await btn(page, 'Add queue').click();
+  await btn(page, 'Add service').click();
+  assert.equal(await page.locator('svg.topology .node').count(), 3);
+  // Connect by dragging from a node's handle to another node, then pick the link kind.
+  const connect = async (from, to, kind) => {
+    const a = page.locator(`svg.topology g.node[aria-label^="${from}"] .handle`);
+    const b = page.locator(`svg.topology g.node[aria-label^="${to}"] > :first-child`);
+    await page.locator(`svg.topology g.node[aria-label^="${from}"]`).hover();
+    const ab = await a.boundingBox(); const bb = await b.boundingBox();
+    await page.mouse.move(ab.x + ab.width / 2, ab.y + ab.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(bb.x + bb.width / 2, bb.y + bb.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await page.getByRole('dialog', { name: 'Choose the link kind' }).waitFor();
+    await btn(page, kind).click();
+  };
+  await connect('Service service1', 'Queue queue1', 'send');
+  await connect('Queue queue1', 'Service service2', 'consume');
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology g.edge').length === 2);
+  await page.getByRole('tab', { name: 'Text' }).click();
+  const text = await page.locator('#scenario-text').inputValue();
+  assert.match(text, /producer:/);
+  assert.match(text, /consumer:/);
+  // Undo removes the consumer link; Redo brings it back.
+  await btn(page, 'Undo').click();
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology g.edge').length === 1);
+  await btn(page, 'Redo').click();
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology g.edge').length === 2);
+  // Run it: messages are sent and handled.
+  await page.getByRole('tab', { name: 'Log' }).click();
+  for (let i = 0; i < 12; i++) await btn(page, 'Step').click();
+  assert.ok(await logItems(page).count() >= 12);
+  // Reload: the autosaved system comes back.
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.locator('svg.topology .node').count(), 3);
+  assert.equal(await page.locator('svg.topology g.edge').count(), 2);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('keyboard: shortcuts work and the help overlay lists them', async () => {
+  const { page, context, errors } = await fresh();
+  await page.locator('body').click({ position: { x: 5, y: 5 } }).catch(() => {});
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await help.waitFor();
+  for (const k of ['Space', '→', '←', 'R']) assert.match(await help.textContent(), new RegExp(k));
+  await page.keyboard.press('Escape');
+  await help.waitFor({ state: 'detached' });
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await position(page), 2);
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await position(page), 1);
+  await page.keyboard.press('r');
+  assert.equal(await position(page), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

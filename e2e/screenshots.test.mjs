@@ -1,0 +1,98 @@
+// Screenshots of the playground's main states, written to e2e/screenshots/ for a person to look at:
+// empty canvas, a preset mid-run, a FIFO group blocked, a crashed service, the metrics panel, phone width.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, screenshot } from './harness.mjs';
+
+let server, browser;
+before(async () => { server = await startServer(); browser = await launchBrowser(); });
+after(async () => { await browser?.close(); await server?.close(); });
+
+const btn = (page, name) => page.getByRole('button', { name, exact: true });
+
+async function open(viewport) {
+  const o = await openPage(browser, server.url, viewport ? { viewport } : undefined);
+  await btn(o.page, 'Step').waitFor({ timeout: 20000 });
+  return o;
+}
+
+async function loadPreset(page, pattern) {
+  await btn(page, 'Presets').click();
+  const dialog = page.getByRole('dialog', { name: 'Presets' });
+  await dialog.waitFor();
+  const item = dialog.locator('button.preset').filter({ hasText: pattern }).first();
+  if (!(await item.count())) { await page.keyboard.press('Escape'); return false; }
+  await item.click();
+  return true;
+}
+
+/** Plays at high speed until `done()` holds in the page (or the run ends), then pauses. */
+async function playUntil(page, done, arg, timeout = 15000) {
+  await page.getByLabel('Speed').selectOption({ label: '8×' });
+  await btn(page, 'Play').click();
+  await page.waitForFunction(done, arg, { timeout }).catch(() => {});
+  if (await btn(page, 'Pause').count()) await btn(page, 'Pause').click();
+}
+
+test('screenshot: empty canvas after New', async () => {
+  const { page, context, errors } = await open();
+  await btn(page, 'New').click();
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology .node').length === 0);
+  await screenshot(page, 'empty');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('screenshot: the welcome preset mid-run with messages moving', async () => {
+  const { page, context, errors } = await open();
+  await page.getByLabel('Speed').selectOption({ label: '1×' });
+  await btn(page, 'Play').click();
+  await page.waitForFunction(() => document.querySelectorAll('[role=log] li').length > 12, null, { timeout: 15000 });
+  await screenshot(page, 'preset-mid-run');
+  await btn(page, 'Pause').click();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('screenshot: a FIFO group blocked behind its in-flight head', async () => {
+  const { page, context, errors } = await open();
+  const found = await loadPreset(page, /FIFO|head-of-line/i);
+  assert.ok(found, 'a FIFO preset is in the gallery');
+  await page.getByRole('button', { name: 'Close the tour' }).click().catch(() => {});
+  await playUntil(page, () => document.querySelector('.node.fifo .lane.blocked') || [...document.querySelectorAll('[role=log] li')].some((li) => /held|blocked/i.test(li.textContent)));
+  await screenshot(page, 'fifo-blocked');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('screenshot: a crashed service', async () => {
+  const { page, context, errors } = await open();
+  for (let i = 0; i < 8; i++) await btn(page, 'Step').click();
+  await page.locator('svg.topology g.node.service').last().click();
+  await btn(page, 'Crash service').click();
+  await page.waitForSelector('svg.topology g.node.service.crashed');
+  await playUntil(page, () => document.querySelectorAll('[role=log] li').length > 30);
+  await screenshot(page, 'crashed-service');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('screenshot: the metrics panel after a run', async () => {
+  const { page, context, errors } = await open();
+  await playUntil(page, () => /event ([4-9]\d|\d{3,})/.test(document.querySelector('.controls output').textContent));
+  await page.getByRole('tab', { name: 'Metrics' }).click();
+  await page.getByRole('region', { name: 'Metrics' }).waitFor();
+  await screenshot(page, 'metrics');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('screenshot: phone portrait 390x844', async () => {
+  const { page, context, errors } = await open({ width: 390, height: 844 });
+  for (let i = 0; i < 6; i++) await btn(page, 'Step').click();
+  await screenshot(page, 'phone');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `no horizontal scrolling at phone width (overflow ${overflow}px)`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

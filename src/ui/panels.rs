@@ -1,0 +1,365 @@
+//! The side panels (event log, metrics, inspector, scenario text) and the build palette.
+//! Pure renderers of view-models; every change is a message back to the app.
+
+use super::app::{App, Msg};
+use super::session::{Edit, FaultCmd, Field, Inspectable, MetricsView, NewNode, Session};
+use super::topology::Selected;
+use super::view::{fmt_ms, EdgeKind};
+use web_sys::wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Tab {
+    Log,
+    Metrics,
+    Inspect,
+    Text,
+}
+
+pub struct SideProps<'a> {
+    pub session: &'a Session,
+    pub tab: Tab,
+    pub selected: &'a Selected,
+    pub message: Option<u64>,
+    pub draft: &'a str,
+    pub draft_errors: &'a [String],
+    pub history: &'a MetricHistory,
+}
+
+/// How many log rows are in the DOM at once: the newest ones up to the current event.
+const LOG_ROWS: usize = 250;
+
+pub fn side(ctx: &Context<App>, p: SideProps<'_>) -> Html {
+    let link = ctx.link();
+    let tab = |t: Tab, label: &'static str, id: &'static str| {
+        let selected = p.tab == t;
+        html! { <button type="button" role="tab" id={id} aria-selected={if selected { "true" } else { "false" }}
+        tabindex={if selected { "0" } else { "-1" }}
+        onclick={link.callback(move |_| Msg::Tab(t))}>{ label }</button> }
+    };
+    let body = match p.tab {
+        Tab::Log => log(ctx, &p),
+        Tab::Metrics => metrics(&p.session.metrics(), p.history),
+        Tab::Inspect => inspector(ctx, &p),
+        Tab::Text => text(ctx, &p),
+    };
+    html! {
+        <aside class="side">
+            <div class="tabs" role="tablist" aria-label="Panels">
+                { tab(Tab::Log, "Log", "tab-log") }
+                { tab(Tab::Metrics, "Metrics", "tab-metrics") }
+                { tab(Tab::Inspect, "Inspector", "tab-inspect") }
+                { tab(Tab::Text, "Text", "tab-text") }
+            </div>
+            <div class="tabpanel" role="tabpanel">{ body }</div>
+        </aside>
+    }
+}
+
+fn log(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
+    let link = ctx.link();
+    let rows = p.session.log(LOG_ROWS);
+    let journey = p.message.map(|m| {
+        let steps = p.session.journey(m);
+        let mut title = String::from("Journey of m");
+        title.push_str(&m.to_string());
+        html! {
+            <section class="journey" aria-label={title.clone()}>
+                <h3>{ title }<button type="button" class="small" onclick={link.callback(|_| Msg::SelectMessage(None))}>{"Clear"}</button></h3>
+                <ol>{ for steps.iter().map(|e| html! { <li><time>{ fmt_ms(e.t_ms) }</time>{" "}{ e.text.clone() }</li> }) }</ol>
+            </section>
+        }
+    });
+    let faults = p.session.fault_list();
+    let fault_list = (!faults.is_empty()).then(|| {
+        html! {
+            <section class="faults" aria-label="Faults">
+                <h3>{"Faults"}</h3>
+                <ul>{ for faults.iter().map(|f| html! { <li>{ f.clone() }</li> }) }</ul>
+            </section>
+        }
+    });
+    let hidden = p.session.event_count().saturating_sub(rows.len() as u64);
+    html! {
+        <>
+            { for journey }
+            { for fault_list }
+            <ol class="log" role="log" aria-label="Event log" aria-live="polite">
+                { for (hidden > 0).then(|| { let mut t = hidden.to_string(); t.push_str(" earlier events (use the timeline)"); html! { <li class="earlier">{ t }</li> } }) }
+                { for rows.iter().map(|e| {
+                    let index = e.index;
+                    let msg = e.message;
+                    let onclick = link.callback(move |_| Msg::Seek(index + 1));
+                    let select = msg.map(|m| {
+                        let mut l = String::from("m");
+                        l.push_str(&m.to_string());
+                        let mut aria = String::from("Show the journey of message ");
+                        aria.push_str(&l);
+                        html! { <button type="button" class="msg" aria-label={aria} onclick={link.callback(move |_| Msg::SelectMessage(Some(m)))}>{ l }</button> }
+                    });
+                    html! {
+                        <li key={e.index.to_string()} class={classes!(e.fault.then_some("fault"), (msg.is_some() && msg == p.message).then_some("hl"))}>
+                            <button type="button" class="jump" {onclick}>
+                                <time>{ fmt_ms(e.t_ms) }</time>{" "}<span>{ e.text.clone() }</span>
+                            </button>
+                            { for select }
+                        </li>
+                    }
+                }) }
+            </ol>
+        </>
+    }
+}
+
+/// Metric samples over the run, for the sparkline charts. Bounded: halves itself when full.
+#[derive(Default)]
+pub struct MetricHistory {
+    pub points: Vec<(u64, MetricsView)>,
+}
+
+const MAX_POINTS: usize = 240;
+
+impl MetricHistory {
+    pub fn clear(&mut self) {
+        self.points.clear();
+    }
+
+    pub fn push(&mut self, m: &MetricsView) {
+        match self.points.last() {
+            Some((t, _)) if *t == m.t_ms => return,
+            Some((t, _)) if *t > m.t_ms => {
+                // The run went back in time (step back, seek): forget the future.
+                self.points.retain(|(pt, _)| *pt <= m.t_ms);
+            }
+            _ => {}
+        }
+        self.points.push((m.t_ms, m.clone()));
+        if self.points.len() > MAX_POINTS {
+            let mut keep = false;
+            self.points.retain(|_| {
+                keep = !keep;
+                keep
+            });
+        }
+    }
+}
+
+fn sparkline(label: &str, hist: &MetricHistory, f: impl Fn(&MetricsView) -> f64) -> Html {
+    let pts = &hist.points;
+    if pts.len() < 2 {
+        return html! { <svg class="spark" viewBox="0 0 120 30" role="img" aria-label={label.to_string()} /> };
+    }
+    let (t0, t1) = (pts[0].0 as f64, pts[pts.len() - 1].0 as f64);
+    let max = pts
+        .iter()
+        .map(|(_, m)| f(m))
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let mut d = String::new();
+    for (t, m) in pts {
+        let x = if t1 > t0 {
+            (*t as f64 - t0) / (t1 - t0) * 118.0 + 1.0
+        } else {
+            1.0
+        };
+        let y = 29.0 - f(m) / max * 27.0;
+        d.push_str(&(x as i32).to_string());
+        d.push(',');
+        d.push_str(&(y as i32).to_string());
+        d.push(' ');
+    }
+    html! { <svg class="spark" viewBox="0 0 120 30" role="img" aria-label={label.to_string()}><polyline points={d} /></svg> }
+}
+
+fn metrics(m: &MetricsView, hist: &MetricHistory) -> Html {
+    let opt = |v: Option<u64>| {
+        v.map(|v| {
+            let mut s = v.to_string();
+            s.push_str(" ms");
+            s
+        })
+        .unwrap_or_else(|| "–".into())
+    };
+    let row = |name: &'static str, value: String, chart: Html| {
+        html! {
+            <div class="metric"><dt>{ name }</dt><dd>{ value }</dd>{ chart }</div>
+        }
+    };
+    let none = || html! {};
+    let mut tput = format!("{:.1}", m.throughput_per_s);
+    tput.push_str(" /s");
+    html! {
+        <section class="metrics" aria-label="Metrics">
+            <dl>
+                { row("Throughput", tput, sparkline("Throughput over time", hist, |m| m.throughput_per_s)) }
+                { row("Handled", m.handled.to_string(), none()) }
+                { row("Latency p50", opt(m.p50), none()) }
+                { row("Latency p95", opt(m.p95), sparkline("Latency p95 over time", hist, |m| m.p95.unwrap_or(0) as f64)) }
+                { row("Latency p99", opt(m.p99), none()) }
+                { row("Queue depth", m.depth.to_string(), sparkline("Queue depth over time", hist, |m| m.depth as f64)) }
+                { row("In flight", m.in_flight.to_string(), none()) }
+                { row("Duplicates", m.duplicates.to_string(), none()) }
+                { row("Order violations", m.order_violations.to_string(), none()) }
+                { row("Dead-lettered", m.dead_lettered.to_string(), none()) }
+                { row("RPC errors", m.rpc_errors.to_string(), none()) }
+                { row("RPC timeouts", m.rpc_timeouts.to_string(), none()) }
+                { row("Connections", m.connections.to_string(), none()) }
+            </dl>
+            { for (!m.expectations.is_empty()).then(|| html! {
+                <section class="expect" aria-label="Expectations">
+                    <h3>{"Expectations"}</h3>
+                    <ul>{ for m.expectations.iter().map(|(text, pass, why)| html! {
+                        <li class={if *pass { "pass" } else { "fail" }}>
+                            <span aria-hidden="true">{ if *pass { "✔ " } else { "✘ " } }</span>
+                            <span class="sr-only">{ if *pass { "holds: " } else { "does not hold yet: " } }</span>
+                            <code>{ text.clone() }</code><small>{ why.clone() }</small>
+                        </li>
+                    }) }</ul>
+                </section>
+            }) }
+        </section>
+    }
+}
+
+fn inspector(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
+    let link = ctx.link();
+    let Some(item) = p.session.inspect(p.selected) else {
+        return html! { <p class="hint">{"Select a service, queue, topic or link on the canvas to see and edit its properties, or to break it."}</p> };
+    };
+    let target = p.selected.clone();
+    let fields = item.fields.iter().map(|f: &Field| {
+        let key = f.key;
+        let t = target.clone();
+        let id = {
+            let mut s = String::from("f-");
+            s.push_str(key);
+            s
+        };
+        let onchange = link.callback(move |e: Event| {
+            let el: web_sys::Element = e.target_unchecked_into();
+            let value = if let Some(i) = el.dyn_ref::<web_sys::HtmlInputElement>() {
+                if i.type_() == "checkbox" { if i.checked() { "true".to_string() } else { "false".to_string() } } else { i.value() }
+            } else if let Some(s) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
+                s.value()
+            } else {
+                String::new()
+            };
+            Msg::Edit(Edit::Set { target: t.clone(), key, value })
+        });
+        let mut err_id = id.clone();
+        err_id.push_str("-err");
+        let input = match &f.options {
+            Some(opts) => html! {
+                <select id={id.clone()} {onchange} aria-invalid={f.error.is_some().to_string()}>
+                    { for opts.iter().map(|o| html! { <option value={o.clone()} selected={*o == f.value}>{ o.clone() }</option> }) }
+                </select>
+            },
+            None if f.boolean => html! { <input id={id.clone()} type="checkbox" checked={f.value == "true"} {onchange} /> },
+            None => html! { <input id={id.clone()} type="text" value={f.value.clone()} {onchange}
+                               aria-invalid={f.error.is_some().to_string()} aria-describedby={err_id.clone()} /> },
+        };
+        html! {
+            <div class="field">
+                <label for={id}>{ f.label }</label>
+                { input }
+                <span class="field-error" id={err_id} role="status">{ f.error.clone().unwrap_or_default() }</span>
+                { for f.help.map(|h| html! { <small>{ h }</small> }) }
+            </div>
+        }
+    });
+    let actions = item.faults.iter().map(|(label, cmd)| {
+        let cmd: FaultCmd = cmd.clone();
+        html! { <button type="button" class="danger" onclick={link.callback(move |_| Msg::Fault(cmd.clone()))}>{ *label }</button> }
+    });
+    let del = p.selected.clone();
+    html! {
+        <section class="inspector" aria-label="Inspector">
+            <h2>{ item.title.clone() }</h2>
+            <p class="kind">{ item.kind }</p>
+            { for (!item.faults.is_empty()).then(|| html! { <div class="break" role="group" aria-label="Break it">
+                <h3>{"Break it"}</h3>{ for actions }
+            </div> }) }
+            <form onsubmit={|e: SubmitEvent| e.prevent_default()}>{ for fields }</form>
+            <button type="button" class="danger-outline" onclick={link.callback(move |_| Msg::Edit(Edit::Delete(del.clone())))}>{"Delete"}</button>
+        </section>
+    }
+}
+
+fn text(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
+    let link = ctx.link();
+    let oninput = link.callback(|e: InputEvent| {
+        Msg::TextInput(
+            e.target_unchecked_into::<web_sys::HtmlTextAreaElement>()
+                .value(),
+        )
+    });
+    html! {
+        <section class="text" aria-label="Scenario text">
+            <label for="scenario-text">{"Scenario (YAML). Apply to rebuild the system and the run."}</label>
+            <textarea id="scenario-text" spellcheck="false" value={p.draft.to_string()} {oninput}
+                aria-invalid={(!p.draft_errors.is_empty()).to_string()} aria-describedby="text-errors" />
+            <div class="row">
+                <button type="button" class="primary" onclick={link.callback(|_| Msg::ApplyText)}>{"Apply text"}</button>
+            </div>
+            <ul id="text-errors" class="diagnostics" role="status">
+                { for p.draft_errors.iter().map(|e| html! { <li>{ e.clone() }</li> }) }
+            </ul>
+        </section>
+    }
+}
+
+pub fn palette(on: Callback<Edit>) -> Html {
+    let item = |label: &'static str, icon: &'static str, node: NewNode| {
+        let on = on.clone();
+        let mut aria = String::from("Add ");
+        aria.push_str(label);
+        html! { <button type="button" class="pal" aria-label={aria} title={label} onclick={move |_| on.emit(Edit::Add { node })}>
+            <span class="pal-icon" aria-hidden="true">{ icon }</span><span class="pal-label">{ label }</span>
+        </button> }
+    };
+    html! {
+        <nav class="palette" aria-label="Palette">
+            { item("service", "▭", NewNode::Service) }
+            { item("queue", "▤", NewNode::Queue) }
+            { item("FIFO queue", "▥", NewNode::FifoQueue) }
+            { item("topic", "⬡", NewNode::Topic) }
+        </nav>
+    }
+}
+
+pub fn import_button(on: Callback<String>) -> Html {
+    let onchange = Callback::from(move |e: Event| {
+        let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        if file.size() > 2_000_000.0 {
+            on.emit(String::from("# refused: the file is larger than 2 MB\n"));
+            return;
+        }
+        let Ok(reader) = web_sys::FileReader::new() else {
+            return;
+        };
+        let on = on.clone();
+        let r2 = reader.clone();
+        let cb = web_sys::wasm_bindgen::closure::Closure::once_into_js(
+            move |_: web_sys::ProgressEvent| {
+                if let Some(text) = r2.result().ok().and_then(|v| v.as_string()) {
+                    on.emit(text);
+                }
+            },
+        );
+        reader.set_onload(Some(cb.unchecked_ref()));
+        let _ = reader.read_as_text(&file);
+    });
+    html! {
+        <label class="button">{"Import"}
+            <input type="file" class="visually-hidden" accept=".yaml,.yml,.json,text/yaml,application/json" {onchange} />
+        </label>
+    }
+}
+
+// Keep EdgeKind and Inspectable in scope for readers of this module's API.
+#[allow(unused)]
+fn _types(_: EdgeKind, _: Inspectable) {}

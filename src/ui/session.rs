@@ -1,0 +1,720 @@
+//! The bridge between the UI and the engine crates: one loaded scenario, its running `Sim`, and
+//! the view-models built from what they report. Editor actions produce a new scenario text
+//! (through `Scenario` + `to_yaml`); faults go to `Sim::inject`. No simulation logic here.
+
+use super::geometry::group_colour;
+use super::topology::Selected;
+use super::view::{
+    EdgeKind, EdgeView, LaneView, LogEntryView, NodeKind, NodeView, QueueView, ServiceView,
+    TopicView, TopologyView, Transit,
+};
+use crate::engine::spec::{FaultAction, Node};
+use crate::engine::{EventKind, RunStop, ServiceId, Sim};
+use crate::scenario::{self, Scenario};
+use std::collections::BTreeMap;
+
+/// Most scenario events the UI lets a run produce (keeps memory bounded in a browser tab).
+const UI_MAX_EVENTS: u64 = 400_000;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum NewNode {
+    Service,
+    Queue,
+    FifoQueue,
+    Topic,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub enum Edit {
+    Add {
+        node: NewNode,
+    },
+    Move {
+        name: String,
+        x: i32,
+        y: i32,
+    },
+    Connect {
+        from: String,
+        to: String,
+        kind: EdgeKind,
+    },
+    Delete(Selected),
+    Set {
+        target: Selected,
+        key: &'static str,
+        value: String,
+    },
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub enum FaultCmd {
+    Crash(String),
+    Restart(String),
+    SkipDeletes(String, bool),
+    Cut(String),
+    Heal(String),
+}
+
+pub struct Field {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
+    pub options: Option<Vec<String>>,
+    pub boolean: bool,
+    pub error: Option<String>,
+    pub help: Option<&'static str>,
+}
+
+pub struct Inspectable {
+    pub title: String,
+    pub kind: &'static str,
+    pub fields: Vec<Field>,
+    pub faults: Vec<(&'static str, FaultCmd)>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricsView {
+    pub t_ms: u64,
+    pub handled: u64,
+    pub throughput_per_s: f64,
+    pub p50: Option<u64>,
+    pub p95: Option<u64>,
+    pub p99: Option<u64>,
+    pub depth: u64,
+    pub in_flight: u64,
+    pub duplicates: u64,
+    pub order_violations: u64,
+    pub dead_lettered: u64,
+    pub rpc_errors: u64,
+    pub rpc_timeouts: u64,
+    pub connections: u64,
+    /// (expectation text, holds now, why).
+    pub expectations: Vec<(String, bool, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TourStep {
+    pub title: String,
+    pub text: String,
+    pub at_ms: Option<u64>,
+    pub pause: bool,
+}
+
+pub struct TourStop {
+    pub index: usize,
+    pub pause: bool,
+}
+
+pub struct Session {
+    text: String,
+    scenario: Scenario,
+    sim: Sim,
+    topo: TopologyView,
+    /// Engine node -> index in `topo.nodes`.
+    node_ix: BTreeMap<Node, usize>,
+    /// Edge key -> the engine link it stands for (for cut/heal).
+    edge_links: BTreeMap<String, u32>,
+    tour: Vec<TourStep>,
+    /// Index of the next tour step a playing run has not reached yet.
+    tour_next: usize,
+    horizon: u64,
+    /// The run has nothing left to do at the current position (set by step/run, cleared by seek).
+    finished: bool,
+    metrics: crate::engine::Metrics,
+}
+
+fn diag_text(d: &scenario::Diagnostic) -> String {
+    let mut s = String::new();
+    if d.line > 0 {
+        s.push_str("line ");
+        s.push_str(&d.line.to_string());
+        s.push(':');
+        s.push_str(&d.column.to_string());
+        s.push_str(": ");
+    }
+    if !d.path.is_empty() {
+        s.push_str(&d.path);
+        s.push_str(": ");
+    }
+    s.push_str(&d.message);
+    if let Some(h) = &d.hint {
+        s.push_str(" (");
+        s.push_str(h);
+        s.push(')');
+    }
+    s
+}
+
+impl Session {
+    /// Loads and validates `text`, builds the world, and starts at event 0.
+    pub fn open(text: &str) -> Result<Session, Vec<String>> {
+        let scenario =
+            scenario::load(text).map_err(|ds| ds.iter().map(diag_text).collect::<Vec<_>>())?;
+        Session::from_scenario(text.to_string(), scenario)
+    }
+
+    fn from_scenario(text: String, scenario: Scenario) -> Result<Session, Vec<String>> {
+        let mut spec = scenario
+            .to_spec()
+            .map_err(|ds| ds.iter().map(diag_text).collect::<Vec<_>>())?;
+        spec.limits.max_events = spec.limits.max_events.min(UI_MAX_EVENTS);
+        let sim = Sim::new(&spec).map_err(|e| vec![e.message])?;
+        let tour = scenario
+            .steps
+            .iter()
+            .map(|s| TourStep {
+                title: s.title.clone(),
+                text: s.text.clone(),
+                at_ms: s.at.map(|d| d.0),
+                pause: s.pause,
+            })
+            .collect();
+        let mut session = Session {
+            text,
+            scenario,
+            sim,
+            topo: TopologyView::default(),
+            node_ix: BTreeMap::new(),
+            edge_links: BTreeMap::new(),
+            tour,
+            tour_next: 0,
+            horizon: 0,
+            finished: false,
+            metrics: sim_metrics_placeholder(),
+        };
+        session.build_static_topology(&spec);
+        session.refresh();
+        Ok(session)
+    }
+
+    /// Rewrites the scenario's seed (a shared link pins the seed it was made with).
+    pub fn with_seed(text: &str, seed: Option<u64>) -> String {
+        match (seed, scenario::load(text)) {
+            (Some(seed), Ok(mut s)) if s.seed != seed => {
+                s.seed = seed;
+                s.to_yaml()
+            }
+            _ => text.to_string(),
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn title(&self) -> &str {
+        &self.scenario.title
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.scenario.seed
+    }
+
+    /// A file name for Export: the title in lower case, words joined by '-'.
+    pub fn file_stem(&self) -> String {
+        let mut out = String::new();
+        for c in self.scenario.title.chars() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            } else if !out.ends_with('-') && !out.is_empty() {
+                out.push('-');
+            }
+            if out.len() > 40 {
+                break;
+            }
+        }
+        let out = out.trim_end_matches('-').to_string();
+        if out.is_empty() {
+            "scenario".into()
+        } else {
+            out
+        }
+    }
+
+    pub fn topology(&self) -> &TopologyView {
+        &self.topo
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn has_link(&self, edge_key: &str) -> bool {
+        self.edge_links.contains_key(edge_key)
+    }
+
+    pub fn tour(&self) -> &[TourStep] {
+        &self.tour
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.sim.now().0
+    }
+
+    pub fn event_count(&self) -> u64 {
+        self.sim.event_count()
+    }
+
+    /// The furthest event this session has computed (the timeline's end).
+    pub fn horizon(&self) -> u64 {
+        self.horizon
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    pub fn step(&mut self) {
+        self.finished = self.sim.step().is_none();
+        self.refresh();
+    }
+
+    pub fn step_back(&mut self) {
+        self.sim.step_back();
+        self.finished = false;
+        self.refresh();
+    }
+
+    pub fn seek(&mut self, n: u64) {
+        self.sim.seek(n);
+        self.finished = false;
+        self.tour_next = self
+            .tour
+            .iter()
+            .take_while(|s| s.at_ms.is_some_and(|t| t < self.now_ms()))
+            .count();
+        self.refresh();
+    }
+
+    /// Runs events up to virtual time `t_ms`, at most `budget` of them. True when `t_ms` was reached.
+    pub fn run_until(&mut self, t_ms: u64, budget: u64) -> bool {
+        let before = self.sim.event_count();
+        let stop = self.sim.run_until(crate::broker::Millis(t_ms), budget);
+        self.finished = matches!(stop, RunStop::Idle | RunStop::WorldLimit);
+        if self.sim.event_count() != before {
+            self.refresh();
+        }
+        stop != RunStop::EventBudget
+    }
+
+    /// The tour step a playing run has just reached at `t_ms`, if any.
+    pub fn tour_stop(&mut self, t_ms: u64) -> Option<TourStop> {
+        let step = self.tour.get(self.tour_next)?;
+        let at = step.at_ms?;
+        if at > t_ms {
+            return None;
+        }
+        let stop = TourStop {
+            index: self.tour_next,
+            pause: step.pause,
+        };
+        self.tour_next += 1;
+        Some(stop)
+    }
+
+    /// Moves the run to where tour step `i` is told: its time, or the start for untimed steps.
+    pub fn goto_tour_step(&mut self, i: usize) {
+        let Some(step) = self.tour.get(i) else { return };
+        match step.at_ms {
+            Some(at) if at >= self.now_ms() => {
+                self.sim.run_until(crate::broker::Millis(at), UI_MAX_EVENTS);
+            }
+            Some(at) => {
+                self.sim.seek(0);
+                self.sim.run_until(crate::broker::Millis(at), UI_MAX_EVENTS);
+            }
+            None => {}
+        }
+        self.tour_next = i + 1;
+        self.refresh();
+    }
+
+    fn build_static_topology(&mut self, spec: &crate::engine::spec::WorldSpec) {
+        let placed = self.scenario.layout();
+        let pos = |name: &str| {
+            placed
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| (p.x as f32, p.y as f32))
+                .unwrap_or((0.0, 0.0))
+        };
+        let names = self.sim.names();
+        let mut nodes = Vec::new();
+        for (i, name) in names.services.iter().enumerate() {
+            let role = self
+                .scenario
+                .services
+                .iter()
+                .find(|s| &s.name == name)
+                .map(role_of)
+                .unwrap_or("service");
+            let (x, y) = pos(name);
+            self.node_ix
+                .insert(Node::Service(ServiceId(i as u32)), nodes.len());
+            nodes.push(NodeView {
+                name: name.clone(),
+                kind: NodeKind::Service(ServiceView {
+                    role: role.into(),
+                    ..Default::default()
+                }),
+                x,
+                y,
+            });
+        }
+        for (i, name) in names.queues.iter().enumerate() {
+            let fifo = self
+                .scenario
+                .queues
+                .iter()
+                .find(|q| &q.name == name)
+                .is_some_and(|q| q.is_fifo());
+            let (x, y) = pos(name);
+            self.node_ix
+                .insert(Node::Queue(crate::broker::QueueId(i as u32)), nodes.len());
+            nodes.push(NodeView {
+                name: name.clone(),
+                kind: NodeKind::Queue(QueueView {
+                    fifo,
+                    ..Default::default()
+                }),
+                x,
+                y,
+            });
+        }
+        for (i, name) in names.topics.iter().enumerate() {
+            let t = self.scenario.topics.iter().find(|t| &t.name == name);
+            let (x, y) = pos(name);
+            self.node_ix
+                .insert(Node::Topic(crate::broker::TopicId(i as u32)), nodes.len());
+            nodes.push(NodeView {
+                name: name.clone(),
+                kind: NodeKind::Topic(TopicView {
+                    fifo: t.is_some_and(|t| t.is_fifo()),
+                    subscriptions: t.map(|t| t.subscriptions.len() as u32).unwrap_or(0),
+                }),
+                x,
+                y,
+            });
+        }
+        let kind_of = |n: &str| {
+            nodes
+                .iter()
+                .find(|v: &&NodeView| v.name == n)
+                .map(|v| match v.kind {
+                    NodeKind::Service(_) => 0,
+                    NodeKind::Queue(_) => 1,
+                    NodeKind::Topic(_) => 2,
+                })
+        };
+        let mut edges: Vec<EdgeView> = Vec::new();
+        for (a, b) in self.scenario.flow_edges() {
+            let kind = match (kind_of(&a), kind_of(&b)) {
+                (Some(0), Some(0)) => EdgeKind::Rpc,
+                (Some(0), Some(1)) => EdgeKind::Send,
+                (Some(1), Some(0)) => EdgeKind::Consume,
+                (Some(0), Some(2)) => EdgeKind::Publish,
+                (Some(2), _) => EdgeKind::Subscribe,
+                _ => continue,
+            };
+            let mut key = a.clone();
+            key.push_str("->");
+            key.push_str(&b);
+            if edges.iter().any(|e| e.key == key) {
+                continue;
+            }
+            edges.push(EdgeView {
+                key,
+                source: a,
+                target: b,
+                kind,
+                cut: false,
+            });
+        }
+        for (i, l) in spec.links.iter().enumerate() {
+            let (a, b) = (
+                names.node(l.source).to_string(),
+                names.node(l.target).to_string(),
+            );
+            for e in edges
+                .iter()
+                .filter(|e| (e.source == a && e.target == b) || (e.source == b && e.target == a))
+            {
+                self.edge_links.insert(e.key.clone(), i as u32);
+            }
+        }
+        self.topo = TopologyView { nodes, edges };
+    }
+
+    /// Re-reads the engine's state into the topology view (after any change of position).
+    fn refresh(&mut self) {
+        self.horizon = self.horizon.max(self.sim.event_count());
+        self.metrics = self.sim.metrics();
+        let names = self.sim.names();
+        // Skip-delete switches are faults: read them from the events so far.
+        let mut skipping: Vec<u32> = Vec::new();
+        for e in self.sim.events() {
+            if let EventKind::Fault {
+                action: FaultAction::SkipDeletes { service, on },
+                ..
+            } = &e.kind
+            {
+                skipping.retain(|s| *s != service.0);
+                if *on {
+                    skipping.push(service.0);
+                }
+            }
+        }
+        let lanes: Vec<Vec<LaneView>> = self
+            .topo
+            .nodes
+            .iter()
+            .map(|n| self.lanes(&n.name))
+            .collect();
+        for (node, &ix) in &self.node_ix {
+            let view = &mut self.topo.nodes[ix];
+            match (node, &mut view.kind) {
+                (Node::Service(id), NodeKind::Service(s)) => {
+                    let status = self.sim.service_status(*id);
+                    s.crashed = matches!(status, crate::engine::ServiceStatus::Crashed);
+                    s.waiting_on = match status {
+                        crate::engine::ServiceStatus::BlockedOnRpc { target, .. } => {
+                            Some(names.service(target).to_string())
+                        }
+                        _ => None,
+                    };
+                    s.skips_deletes = skipping.contains(&id.0);
+                }
+                (Node::Queue(_), NodeKind::Queue(q)) => {
+                    if let Some(m) = self.metrics.queues.get(&view.name) {
+                        let c = &m.counters;
+                        q.visible = c.visible as u32;
+                        q.in_flight = c.in_flight as u32;
+                        q.delayed = c.delayed as u32;
+                        q.dead_lettered = c.dead_lettered as u32;
+                    }
+                    q.lanes = lanes[ix].clone();
+                }
+                _ => {}
+            }
+        }
+        for e in &mut self.topo.edges {
+            e.cut = self.edge_links.get(&e.key).is_some_and(|&l| {
+                self.sim.link_state(crate::engine::LinkId(l))
+                    == crate::engine::LinkState::Partitioned
+            });
+        }
+    }
+
+    /// Messages travelling now, as indices into the topology's nodes.
+    pub fn transits(&self, out: &mut Vec<Transit>) {
+        out.clear();
+        for t in self.sim.world().transits() {
+            let (Some(&source), Some(&target)) =
+                (self.node_ix.get(&t.from), self.node_ix.get(&t.to))
+            else {
+                continue;
+            };
+            out.push(Transit {
+                message: t
+                    .message
+                    .map(|m| m.0)
+                    .unwrap_or(u64::MAX - t.call.unwrap_or(0)),
+                source,
+                target,
+                depart_ms: t.depart.0,
+                arrive_ms: t.arrive.0,
+                colour: group_colour(t.group.as_deref()),
+                duplicate: t.duplicate,
+                redelivery: t.redelivery,
+            });
+        }
+    }
+
+    fn entry(&self, index: usize) -> Option<LogEntryView> {
+        let ev = self.sim.events().get(index)?;
+        Some(LogEntryView {
+            index: index as u64,
+            t_ms: ev.t.0,
+            text: self.sim.explain(ev),
+            message: event_message(&ev.kind),
+            fault: matches!(
+                ev.kind,
+                crate::engine::EventKind::Fault { .. } | crate::engine::EventKind::Crashed { .. }
+            ),
+        })
+    }
+
+    /// The newest `limit` events up to the current position, oldest first.
+    pub fn log(&self, limit: usize) -> Vec<LogEntryView> {
+        let n = (self.sim.event_count() as usize).min(self.sim.events().len());
+        (n.saturating_sub(limit)..n)
+            .filter_map(|i| self.entry(i))
+            .collect()
+    }
+
+    /// Every event so far that involves `message`.
+    pub fn journey(&self, message: u64) -> Vec<LogEntryView> {
+        let n = (self.sim.event_count() as usize).min(self.sim.events().len());
+        (0..n)
+            .filter(|&i| event_message(&self.sim.events()[i].kind) == Some(message))
+            .take(200)
+            .filter_map(|i| self.entry(i))
+            .collect()
+    }
+
+    /// The scenario's scheduled faults and the ones injected from the UI, as sentences.
+    pub fn fault_list(&self) -> Vec<String> {
+        let n = (self.sim.event_count() as usize).min(self.sim.events().len());
+        self.sim.events()[..n]
+            .iter()
+            .filter(|e| matches!(e.kind, crate::engine::EventKind::Fault { .. }))
+            .map(|e| {
+                let mut s = super::view::fmt_ms(e.t.0);
+                s.push_str(": ");
+                s.push_str(&self.sim.explain(e));
+                s
+            })
+            .collect()
+    }
+
+    pub fn inject(&mut self, cmd: &FaultCmd) -> Result<(), String> {
+        let service = |name: &str| -> Result<ServiceId, String> {
+            self.sim
+                .names()
+                .services
+                .iter()
+                .position(|s| s == name)
+                .map(|i| ServiceId(i as u32))
+                .ok_or_else(|| "no such service".to_string())
+        };
+        let link = |key: &str| -> Result<crate::engine::LinkId, String> {
+            self.edge_links
+                .get(key)
+                .map(|&l| crate::engine::LinkId(l))
+                .ok_or_else(|| "this connection has no network link to cut".to_string())
+        };
+        let action = match cmd {
+            FaultCmd::Crash(n) => FaultAction::Crash {
+                service: service(n)?,
+            },
+            FaultCmd::Restart(n) => FaultAction::Restart {
+                service: service(n)?,
+            },
+            FaultCmd::SkipDeletes(n, on) => FaultAction::SkipDeletes {
+                service: service(n)?,
+                on: *on,
+            },
+            FaultCmd::Cut(k) => FaultAction::Partition { link: link(k)? },
+            FaultCmd::Heal(k) => FaultAction::Heal { link: link(k)? },
+        };
+        self.sim.inject(action).map_err(|e| e.message)?;
+        self.horizon = self.sim.event_count();
+        self.finished = false;
+        self.refresh();
+        Ok(())
+    }
+
+    pub fn metrics(&self) -> MetricsView {
+        let m = &self.metrics;
+        let t_ms = self.now_ms();
+        let handled: u64 = m.services.values().map(|s| s.handled).sum();
+        let busiest = m
+            .services
+            .values()
+            .filter(|s| s.handled > 0)
+            .max_by_key(|s| s.latency_ms.p99);
+        let expectations = if self.scenario.expect.is_empty() {
+            Vec::new()
+        } else {
+            let json = serde_json::to_value(m).unwrap_or(serde_json::Value::Null);
+            self.scenario
+                .expect
+                .iter()
+                .map(|e| {
+                    let r = scenario::expect::evaluate(e, &json);
+                    (r.text, r.pass, r.why)
+                })
+                .collect()
+        };
+        MetricsView {
+            t_ms,
+            handled,
+            throughput_per_s: if t_ms > 0 {
+                handled as f64 * 1000.0 / t_ms as f64
+            } else {
+                0.0
+            },
+            p50: busiest.map(|s| s.latency_ms.p50),
+            p95: busiest.map(|s| s.latency_ms.p95),
+            p99: busiest.map(|s| s.latency_ms.p99),
+            depth: m
+                .queues
+                .values()
+                .map(|q| q.counters.visible + q.counters.delayed)
+                .sum(),
+            in_flight: m.queues.values().map(|q| q.counters.in_flight).sum(),
+            duplicates: m.services.values().map(|s| s.handled_more_than_once).sum(),
+            order_violations: m.services.values().map(|s| s.order_violations).sum(),
+            dead_lettered: m.queues.values().map(|q| q.counters.dead_lettered).sum(),
+            rpc_errors: m.services.values().map(|s| s.rpc_errors).sum(),
+            rpc_timeouts: m.services.values().map(|s| s.rpc_timeouts).sum(),
+            connections: m.connections,
+            expectations,
+        }
+    }
+
+    /// FIFO lanes of a queue, as the engine reports them (empty until it offers a group view).
+    fn lanes(&self, _queue: &str) -> Vec<LaneView> {
+        Vec::new()
+    }
+
+    /// Moves a node while dragging (view only; the edit is committed on release).
+    pub fn preview_move(&mut self, name: &str, x: f32, y: f32) {
+        if let Some(n) = self.topo.nodes.iter_mut().find(|n| n.name == name) {
+            n.x = x;
+            n.y = y;
+        }
+    }
+}
+
+fn role_of(s: &scenario::Service) -> &'static str {
+    if s.producer.is_some() {
+        "producer"
+    } else if s.consumer.is_some() {
+        "consumer"
+    } else if s.rpc_server.is_some() {
+        "rpc server"
+    } else if s.client.is_some() {
+        "scripted client"
+    } else {
+        "service"
+    }
+}
+
+/// The SQS message an event is about, if any (for the log's journey links).
+fn event_message(kind: &EventKind) -> Option<u64> {
+    let m = match kind {
+        EventKind::Broker { event } => event.ids().message,
+        EventKind::Sent { message, .. } | EventKind::ChainSent { message, .. } => *message,
+        EventKind::WorkStarted { message, .. }
+        | EventKind::WorkFinished { message, .. }
+        | EventKind::DuplicateSkipped { message, .. }
+        | EventKind::VisibilityExtended { message, .. } => Some(*message),
+        EventKind::Handled { message, .. } => *message,
+        _ => None,
+    };
+    m.map(|m| m.0)
+}
+
+fn sim_metrics_placeholder() -> crate::engine::Metrics {
+    crate::engine::Metrics {
+        t_ms: 0,
+        events: 0,
+        queues: Default::default(),
+        topics: Default::default(),
+        services: Default::default(),
+        links: Default::default(),
+        connections: 0,
+    }
+}
