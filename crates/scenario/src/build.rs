@@ -7,8 +7,8 @@ use crate::expect::{self, Clause, Op};
 use crate::file::{self, ApiAction, LinkKind, Outcome, Scenario};
 use std::collections::BTreeMap;
 use switchboard_engine::broker::{
-    Chance, FilterPolicyScope, Millis, QueueConfig, QueueId, RedrivePolicy, SubscriptionConfig, SubscriptionTarget,
-    TopicConfig, TopicId,
+    Chance, FilterPolicyScope, Millis, QueueConfig, QueueId, RedrivePolicy, SubscriptionConfig,
+    SubscriptionTarget, TopicConfig, TopicId,
 };
 use switchboard_engine::ids::{LinkId, ServiceId};
 use switchboard_engine::spec::{self as es, WorldSpec};
@@ -59,11 +59,13 @@ impl Scenario {
             .map(|l| ResolvedLink {
                 from: l.from.clone(),
                 to: l.to.clone(),
-                kind: l.kind.unwrap_or(if self.is_service(&l.from) && self.is_service(&l.to) {
-                    LinkKind::Rpc
-                } else {
-                    LinkKind::Messaging
-                }),
+                kind: l
+                    .kind
+                    .unwrap_or(if self.is_service(&l.from) && self.is_service(&l.to) {
+                        LinkKind::Rpc
+                    } else {
+                        LinkKind::Messaging
+                    }),
                 latency: l.latency,
                 loss: l.loss,
                 timeout: l.timeout,
@@ -235,11 +237,13 @@ impl<'a> Builder<'a> {
             }
         }
         if placed.len() != n {
-            self.diags.push(problem("queues", "dead-letter queues form a cycle"));
+            self.diags
+                .push(problem("queues", "dead-letter queues form a cycle"));
             return Vec::new();
         }
         for (id, &i) in placed.iter().enumerate() {
-            self.queues.insert(self.s.queues[i].name.as_str(), QueueId(id as u32));
+            self.queues
+                .insert(self.s.queues[i].name.as_str(), QueueId(id as u32));
         }
         placed
             .iter()
@@ -275,8 +279,12 @@ impl<'a> Builder<'a> {
                     .iter()
                     .filter_map(|sub| {
                         let target = match (&sub.queue, &sub.service) {
-                            (Some(q), _) => SubscriptionTarget::Queue(*self.queues.get(q.as_str())?),
-                            (_, Some(svc)) => SubscriptionTarget::Endpoint(self.services.get(svc.as_str())?.0),
+                            (Some(q), _) => {
+                                SubscriptionTarget::Queue(*self.queues.get(q.as_str())?)
+                            }
+                            (_, Some(svc)) => {
+                                SubscriptionTarget::Endpoint(self.services.get(svc.as_str())?.0)
+                            }
                             _ => return None,
                         };
                         Some(SubscriptionConfig {
@@ -284,7 +292,9 @@ impl<'a> Builder<'a> {
                             raw_message_delivery: sub.raw,
                             filter_policy: sub.filter.as_ref().map(|f| f.to_string()),
                             filter_policy_scope: match sub.filter_scope {
-                                file::FilterScope::MessageAttributes => FilterPolicyScope::MessageAttributes,
+                                file::FilterScope::MessageAttributes => {
+                                    FilterPolicyScope::MessageAttributes
+                                }
                                 file::FilterScope::MessageBody => FilterPolicyScope::MessageBody,
                             },
                             // SNS's default delivery policy for HTTP/S endpoints: 3 retries, 20 s apart.
@@ -312,8 +322,10 @@ impl<'a> Builder<'a> {
         let mut out = Vec::new();
         for l in &self.links {
             let (Some(source), Some(target)) = (self.node(&l.from), self.node(&l.to)) else {
-                self.diags
-                    .push(problem("links", format!("link {} joins unknown nodes", l.name())));
+                self.diags.push(problem(
+                    "links",
+                    format!("link {} joins unknown nodes", l.name()),
+                ));
                 continue;
             };
             out.push(es::LinkSpec {
@@ -332,7 +344,10 @@ impl<'a> Builder<'a> {
     }
 
     fn link_id(&self, a: &str, b: &str) -> Option<LinkId> {
-        self.links.iter().position(|l| l.joins(a, b)).map(|i| LinkId(i as u32))
+        self.links
+            .iter()
+            .position(|l| l.joins(a, b))
+            .map(|i| LinkId(i as u32))
     }
 
     fn timeout_between(&self, a: &str, b: &str) -> u64 {
@@ -352,7 +367,10 @@ impl<'a> Builder<'a> {
     ) -> es::MessageTemplate {
         es::MessageTemplate {
             body: body.to_string(),
-            attributes: attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             group_id: group.clone(),
             dedup_id: dedup.clone(),
         }
@@ -519,15 +537,24 @@ impl<'a> Builder<'a> {
     fn client(&mut self, path: &str, c: &file::Client) -> Option<es::Behaviour> {
         let mut calls = Vec::new();
         for (j, call) in c.calls.iter().enumerate() {
-            let queue = call.queue.as_deref().and_then(|q| self.queues.get(q)).copied();
-            let topic = call.topic.as_deref().and_then(|t| self.topics.get(t)).copied();
+            let queue = call
+                .queue
+                .as_deref()
+                .and_then(|q| self.queues.get(q))
+                .copied();
+            let topic = call
+                .topic
+                .as_deref()
+                .and_then(|t| self.topics.get(t))
+                .copied();
             let message = self.template(
                 call.body.as_deref().unwrap_or("message {n}"),
                 &call.group,
                 &call.dedup_id,
                 &call.attributes,
             );
-            let receipt = es::ReceiptRef::NthOfLastReceive(call.message.unwrap_or(1).saturating_sub(1));
+            let receipt =
+                es::ReceiptRef::NthOfLastReceive(call.message.unwrap_or(1).saturating_sub(1));
             let api = match (call.action, queue, topic) {
                 (ApiAction::SendMessage, Some(queue), _) => es::ApiCall::SendMessage {
                     queue,
@@ -541,12 +568,16 @@ impl<'a> Builder<'a> {
                     visibility_timeout: call.visibility_timeout.map(secs),
                     receive_request_attempt_id: None,
                 },
-                (ApiAction::DeleteMessage, Some(queue), _) => es::ApiCall::DeleteMessage { queue, receipt },
-                (ApiAction::ChangeMessageVisibility, Some(queue), _) => es::ApiCall::ChangeMessageVisibility {
-                    queue,
-                    receipt,
-                    visibility_timeout: call.visibility_timeout.map_or(0, secs),
-                },
+                (ApiAction::DeleteMessage, Some(queue), _) => {
+                    es::ApiCall::DeleteMessage { queue, receipt }
+                }
+                (ApiAction::ChangeMessageVisibility, Some(queue), _) => {
+                    es::ApiCall::ChangeMessageVisibility {
+                        queue,
+                        receipt,
+                        visibility_timeout: call.visibility_timeout.map_or(0, secs),
+                    }
+                }
                 (ApiAction::PurgeQueue, Some(queue), _) => es::ApiCall::PurgeQueue { queue },
                 (ApiAction::Publish, _, Some(topic)) => es::ApiCall::Publish { topic, message },
                 _ => {
@@ -582,14 +613,20 @@ impl<'a> Builder<'a> {
             let Some(action) = self.fault_action(&path, f) else {
                 continue;
             };
-            out.push(es::FaultSpec { at: trigger, action });
+            out.push(es::FaultSpec {
+                at: trigger,
+                action,
+            });
         }
     }
 
     fn fault_action(&mut self, path: &str, f: &file::Fault) -> Option<es::FaultAction> {
         let service = |name: &str| self.services.get(name).copied();
         let link = |ends: &[String], field: &str, diags: &mut Vec<Diagnostic>| {
-            let found = ends.get(0).zip(ends.get(1)).and_then(|(a, b)| self.link_id(a, b));
+            let found = ends
+                .get(0)
+                .zip(ends.get(1))
+                .and_then(|(a, b)| self.link_id(a, b));
             if found.is_none() {
                 diags.push(problem(
                     &format!("{path}.{field}"),
@@ -615,11 +652,13 @@ impl<'a> Builder<'a> {
                     service,
                     factor_pct: slow.factor_pct.unwrap_or(100),
                 }),
-                (_, Some(ends)) => link(ends, "slow.link", &mut diags).map(|link| es::FaultAction::Degrade {
-                    link,
-                    drop: Chance::NEVER,
-                    delay_ms: slow.delay.map_or(0, |d| d.0),
-                }),
+                (_, Some(ends)) => {
+                    link(ends, "slow.link", &mut diags).map(|link| es::FaultAction::Degrade {
+                        link,
+                        drop: Chance::NEVER,
+                        delay_ms: slow.delay.map_or(0, |d| d.0),
+                    })
+                }
                 _ => None,
             }
         } else if let Some(drop) = &f.drop {
@@ -642,7 +681,10 @@ impl<'a> Builder<'a> {
 /// (or `== N`): right after the Nth such event.
 pub const TRIGGER_METRICS: &[&str] = &["received", "handled", "rpc_calls", "sent"];
 
-pub(crate) fn trigger(text: &str, services: &BTreeMap<&str, ServiceId>) -> Result<es::Trigger, String> {
+pub(crate) fn trigger(
+    text: &str,
+    services: &BTreeMap<&str, ServiceId>,
+) -> Result<es::Trigger, String> {
     let expr = expect::parse(text).map_err(|(m, _)| m)?;
     let usage = || {
         format!(

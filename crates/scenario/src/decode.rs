@@ -21,7 +21,13 @@ impl Spans {
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p = &p[..i],
-                None => return self.0.get("").copied().unwrap_or(Pos { line: 1, column: 1 }),
+                None => {
+                    return self
+                        .0
+                        .get("")
+                        .copied()
+                        .unwrap_or(Pos { line: 1, column: 1 })
+                }
             }
         }
     }
@@ -44,7 +50,13 @@ impl Cx {
         }
     }
 
-    pub fn error(&mut self, pos: Pos, path: &str, message: impl Into<String>, hint: Option<String>) {
+    pub fn error(
+        &mut self,
+        pos: Pos,
+        path: &str,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         if self.diags.len() < MAX_DIAGNOSTICS {
             let mut d = Diagnostic::new(pos, path, message);
             d.hint = hint;
@@ -62,7 +74,12 @@ impl Cx {
     }
 
     /// Opens a map with a known set of fields.
-    fn obj<'a>(&mut self, node: &'a Node, path: &str, fields: &'static [&'static str]) -> Option<Obj<'a>> {
+    fn obj<'a>(
+        &mut self,
+        node: &'a Node,
+        path: &str,
+        fields: &'static [&'static str],
+    ) -> Option<Obj<'a>> {
         self.spans.0.insert(path.to_string(), node.pos);
         match &node.value {
             Value::Map(entries) => {
@@ -88,7 +105,12 @@ impl Cx {
                 })
             }
             _ => {
-                self.wrong_type(node, path, "a map", Some(format!("fields: {}", fields.join(", "))));
+                self.wrong_type(
+                    node,
+                    path,
+                    "a map",
+                    Some(format!("fields: {}", fields.join(", "))),
+                );
                 None
             }
         }
@@ -96,7 +118,9 @@ impl Cx {
 
     pub fn string(&mut self, node: &Node, path: &str) -> Option<String> {
         match &node.value {
-            Value::Scalar { text, plain } if !(*plain && crate::yaml::is_null(text)) => Some(text.clone()),
+            Value::Scalar { text, plain } if !(*plain && crate::yaml::is_null(text)) => {
+                Some(text.clone())
+            }
             _ => {
                 self.wrong_type(node, path, "a string", None);
                 None
@@ -117,7 +141,9 @@ impl Cx {
                 node.pos,
                 path,
                 format!("`{}` is not a valid name", truncate(&text)),
-                Some("use 1–80 letters, digits, `-`, `_` or `.` (like SQS queue names)".to_string()),
+                Some(
+                    "use 1–80 letters, digits, `-`, `_` or `.` (like SQS queue names)".to_string(),
+                ),
             );
             return None;
         }
@@ -178,7 +204,14 @@ impl Cx {
         }
     }
 
-    pub fn duration(&mut self, node: &Node, path: &str, min: Duration, max: Duration, what: &str) -> Option<Duration> {
+    pub fn duration(
+        &mut self,
+        node: &Node,
+        path: &str,
+        min: Duration,
+        max: Duration,
+        what: &str,
+    ) -> Option<Duration> {
         let Value::Scalar { text, .. } = &node.value else {
             self.wrong_type(node, path, "a duration like `30s`", None);
             return None;
@@ -211,7 +244,12 @@ impl Cx {
 
     pub fn latency(&mut self, node: &Node, path: &str) -> Option<Latency> {
         let Value::Scalar { text, .. } = &node.value else {
-            self.wrong_type(node, path, "a time like `10ms` or a range `5ms..20ms`", None);
+            self.wrong_type(
+                node,
+                path,
+                "a time like `10ms` or a range `5ms..20ms`",
+                None,
+            );
             return None;
         };
         match Latency::parse(text) {
@@ -228,7 +266,11 @@ impl Cx {
                 self.error(
                     node.pos,
                     path,
-                    format!("`{}` is longer than {}", truncate(text), MAX_LATENCY.to_text()),
+                    format!(
+                        "`{}` is longer than {}",
+                        truncate(text),
+                        MAX_LATENCY.to_text()
+                    ),
                     None,
                 );
                 None
@@ -274,7 +316,12 @@ impl Cx {
             if node.is_null() {
                 return Vec::new();
             }
-            self.wrong_type(node, path, "a list", Some("start each item with `- `".into()));
+            self.wrong_type(
+                node,
+                path,
+                "a list",
+                Some("start each item with `- `".into()),
+            );
             return Vec::new();
         };
         if items.len() > max {
@@ -323,14 +370,23 @@ impl Cx {
                     J::Bool(text == "true")
                 } else if let Ok(n) = text.parse::<i64>() {
                     J::from(n)
-                } else if let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                } else if let Some(n) = text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                {
                     J::Number(n)
                 } else {
                     J::String(text.clone())
                 }
             }
             Value::Seq(items) => J::Array(items.iter().map(|n| self.json(n)).collect()),
-            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (scalar_text(k), self.json(v))).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (scalar_text(k), self.json(v)))
+                    .collect(),
+            ),
         }
     }
 }
@@ -395,9 +451,9 @@ impl<'a> Obj<'a> {
     }
 
     pub fn has(&self, key: &str) -> bool {
-        self.entries
-            .iter()
-            .any(|(k, v)| matches!(&k.value, Value::Scalar { text, .. } if text == key) && !v.is_null())
+        self.entries.iter().any(|(k, v)| {
+            matches!(&k.value, Value::Scalar { text, .. } if text == key) && !v.is_null()
+        })
     }
 
     pub fn field<T>(
@@ -417,7 +473,12 @@ impl<'a> Obj<'a> {
         read: impl FnOnce(&mut Cx, &Node, &str) -> Option<T>,
     ) -> Option<T> {
         if !self.has(key) {
-            cx.error(self.node.pos, &self.path, format!("missing field `{key}`"), None);
+            cx.error(
+                self.node.pos,
+                &self.path,
+                format!("missing field `{key}`"),
+                None,
+            );
             return None;
         }
         self.field(cx, key, read)
@@ -466,7 +527,9 @@ const MAX_DURATION: Duration = Duration(7 * 86_400_000);
 
 pub fn scenario(cx: &mut Cx, root: &Node) -> Option<Scenario> {
     let mut o = cx.obj(root, "", Scenario::FIELDS)?;
-    let version = o.required(cx, "version", |cx, n, p| cx.int(n, p, 0, u32::MAX as u64, "version"));
+    let version = o.required(cx, "version", |cx, n, p| {
+        cx.int(n, p, 0, u32::MAX as u64, "version")
+    });
     if let Some(v) = version {
         if v != u64::from(VERSION) {
             let pos = cx.spans.find("version");
@@ -494,19 +557,27 @@ pub fn scenario(cx: &mut Cx, root: &Node) -> Option<Scenario> {
         })
         .unwrap_or(DEFAULT_MAX_EVENTS);
     let services = o
-        .field(cx, "services", |cx, n, p| Some(cx.list(n, p, MAX_ITEMS, service)))
+        .field(cx, "services", |cx, n, p| {
+            Some(cx.list(n, p, MAX_ITEMS, service))
+        })
         .unwrap_or_default();
     let queues = o
-        .field(cx, "queues", |cx, n, p| Some(cx.list(n, p, MAX_ITEMS, queue)))
+        .field(cx, "queues", |cx, n, p| {
+            Some(cx.list(n, p, MAX_ITEMS, queue))
+        })
         .unwrap_or_default();
     let topics = o
-        .field(cx, "topics", |cx, n, p| Some(cx.list(n, p, MAX_ITEMS, topic)))
+        .field(cx, "topics", |cx, n, p| {
+            Some(cx.list(n, p, MAX_ITEMS, topic))
+        })
         .unwrap_or_default();
     let links = o
         .field(cx, "links", |cx, n, p| Some(cx.list(n, p, MAX_ITEMS, link)))
         .unwrap_or_default();
     let faults = o
-        .field(cx, "faults", |cx, n, p| Some(cx.list(n, p, MAX_ITEMS, fault)))
+        .field(cx, "faults", |cx, n, p| {
+            Some(cx.list(n, p, MAX_ITEMS, fault))
+        })
         .unwrap_or_default();
     let steps = o
         .field(cx, "steps", |cx, n, p| Some(cx.list(n, p, MAX_ITEMS, step)))
@@ -664,18 +735,34 @@ fn consumer(cx: &mut Cx, node: &Node, path: &str) -> Option<Consumer> {
         .unwrap_or(1);
     let wait = o
         .field(cx, "wait", |cx, n, p| {
-            cx.duration(n, p, Duration(0), Duration(20_000), "wait (WaitTimeSeconds)")
+            cx.duration(
+                n,
+                p,
+                Duration(0),
+                Duration(20_000),
+                "wait (WaitTimeSeconds)",
+            )
         })
         .unwrap_or_default();
     let work = o
         .field(cx, "work", |cx, n, p| cx.latency(n, p))
         .unwrap_or_else(default_work);
     let outcome = o.field(cx, "outcome", |cx, n, p| {
-        choice(cx, n, p, Outcome::NAMES)
-            .map(|i| [Outcome::Delete, Outcome::SkipDelete, Outcome::Fail, Outcome::Crash][i])
+        choice(cx, n, p, Outcome::NAMES).map(|i| {
+            [
+                Outcome::Delete,
+                Outcome::SkipDelete,
+                Outcome::Fail,
+                Outcome::Crash,
+            ][i]
+        })
     });
-    let idempotent = o.field(cx, "idempotent", |cx, n, p| cx.boolean(n, p)).unwrap_or(false);
-    let heartbeat = o.field(cx, "heartbeat", |cx, n, p| cx.boolean(n, p)).unwrap_or(false);
+    let idempotent = o
+        .field(cx, "idempotent", |cx, n, p| cx.boolean(n, p))
+        .unwrap_or(false);
+    let heartbeat = o
+        .field(cx, "heartbeat", |cx, n, p| cx.boolean(n, p))
+        .unwrap_or(false);
     let steps = o
         .field(cx, "steps", |cx, n, p| Some(cx.list(n, p, 32, action)))
         .unwrap_or_default();
@@ -698,7 +785,9 @@ fn rpc_server(cx: &mut Cx, node: &Node, path: &str) -> Option<RpcServer> {
         .field(cx, "latency", |cx, n, p| cx.latency(n, p))
         .unwrap_or_else(default_rpc_latency);
     let concurrency = o
-        .field(cx, "concurrency", |cx, n, p| cx.int(n, p, 1, 10_000, "concurrency"))
+        .field(cx, "concurrency", |cx, n, p| {
+            cx.int(n, p, 1, 10_000, "concurrency")
+        })
         .unwrap_or(100);
     let error_rate = o
         .field(cx, "error_rate", |cx, n, p| cx.percent(n, p))
@@ -749,14 +838,18 @@ fn action(cx: &mut Cx, node: &Node, path: &str) -> Option<Action> {
 
 fn client(cx: &mut Cx, node: &Node, path: &str) -> Option<Client> {
     let mut o = cx.obj(node, path, Client::FIELDS)?;
-    let calls = o.required(cx, "calls", |cx, n, p| Some(cx.list(n, p, MAX_ITEMS, client_call)));
+    let calls = o.required(cx, "calls", |cx, n, p| {
+        Some(cx.list(n, p, MAX_ITEMS, client_call))
+    });
     o.finish(cx);
     Some(Client { calls: calls? })
 }
 
 fn client_call(cx: &mut Cx, node: &Node, path: &str) -> Option<ClientCall> {
     let mut o = cx.obj(node, path, ClientCall::FIELDS)?;
-    let at = o.required(cx, "at", |cx, n, p| cx.duration(n, p, Duration(0), MAX_DURATION, "at"));
+    let at = o.required(cx, "at", |cx, n, p| {
+        cx.duration(n, p, Duration(0), MAX_DURATION, "at")
+    });
     let action = o.required(cx, "action", |cx, n, p| {
         choice(cx, n, p, ApiAction::NAMES).map(|i| ApiAction::ALL[i])
     });
@@ -769,27 +862,50 @@ fn client_call(cx: &mut Cx, node: &Node, path: &str) -> Option<ClientCall> {
         .field(cx, "attributes", |cx, n, p| Some(cx.string_map(n, p)))
         .unwrap_or_default();
     let max = o
-        .field(cx, "max", |cx, n, p| cx.int(n, p, 1, 10, "max (MaxNumberOfMessages)"))
+        .field(cx, "max", |cx, n, p| {
+            cx.int(n, p, 1, 10, "max (MaxNumberOfMessages)")
+        })
         .map(|v| v as u32);
     let wait = o.field(cx, "wait", |cx, n, p| {
-        cx.duration(n, p, Duration(0), Duration(20_000), "wait (WaitTimeSeconds)")
+        cx.duration(
+            n,
+            p,
+            Duration(0),
+            Duration(20_000),
+            "wait (WaitTimeSeconds)",
+        )
     });
     let visibility_timeout = o.field(cx, "visibility_timeout", |cx, n, p| {
-        cx.duration(n, p, Duration(0), Duration(12 * 3_600_000), "visibility_timeout")
+        cx.duration(
+            n,
+            p,
+            Duration(0),
+            Duration(12 * 3_600_000),
+            "visibility_timeout",
+        )
     });
     let message = o
-        .field(cx, "message", |cx, n, p| cx.int(n, p, 1, 100_000, "message"))
+        .field(cx, "message", |cx, n, p| {
+            cx.int(n, p, 1, 100_000, "message")
+        })
         .map(|v| v as u32);
     if let Some(action) = action {
         let needs_queue = !matches!(action, ApiAction::Publish);
         if needs_queue && queue.is_none() && !o.has("queue") {
-            cx.error(node.pos, path, format!("`{}` needs a `queue`", action.name()), None);
+            cx.error(
+                node.pos,
+                path,
+                format!("`{}` needs a `queue`", action.name()),
+                None,
+            );
         }
         if action == ApiAction::Publish && topic.is_none() && !o.has("topic") {
             cx.error(node.pos, path, "`publish` needs a `topic`", None);
         }
-        if matches!(action, ApiAction::DeleteMessage | ApiAction::ChangeMessageVisibility)
-            && message.is_none()
+        if matches!(
+            action,
+            ApiAction::DeleteMessage | ApiAction::ChangeMessageVisibility
+        ) && message.is_none()
             && !o.has("message")
         {
             cx.error(
@@ -844,7 +960,13 @@ fn queue(cx: &mut Cx, node: &Node, path: &str) -> Option<Queue> {
     let fifo = o.field(cx, "fifo", |cx, n, p| cx.boolean(n, p));
     let visibility_timeout = o
         .field(cx, "visibility_timeout", |cx, n, p| {
-            cx.duration(n, p, Duration(0), Duration(12 * 3_600_000), "visibility_timeout")
+            cx.duration(
+                n,
+                p,
+                Duration(0),
+                Duration(12 * 3_600_000),
+                "visibility_timeout",
+            )
         })
         .unwrap_or_else(default_visibility);
     let delay = o
@@ -854,7 +976,13 @@ fn queue(cx: &mut Cx, node: &Node, path: &str) -> Option<Queue> {
         .unwrap_or_default();
     let retention = o
         .field(cx, "retention", |cx, n, p| {
-            cx.duration(n, p, Duration(60_000), Duration(14 * 86_400_000), "retention")
+            cx.duration(
+                n,
+                p,
+                Duration(60_000),
+                Duration(14 * 86_400_000),
+                "retention",
+            )
         })
         .unwrap_or_else(default_retention);
     let max_message_size = o
@@ -868,7 +996,9 @@ fn queue(cx: &mut Cx, node: &Node, path: &str) -> Option<Queue> {
         })
         .unwrap_or_default();
     let content_based_deduplication = o
-        .field(cx, "content_based_deduplication", |cx, n, p| cx.boolean(n, p))
+        .field(cx, "content_based_deduplication", |cx, n, p| {
+            cx.boolean(n, p)
+        })
         .unwrap_or(false);
     let dead_letter = o.field(cx, "dead_letter", |cx, n, p| {
         let mut d = cx.obj(n, p, DeadLetter::FIELDS)?;
@@ -905,10 +1035,14 @@ fn topic(cx: &mut Cx, node: &Node, path: &str) -> Option<Topic> {
     let name = o.required(cx, "name", |cx, n, p| cx.name(n, p));
     let fifo = o.field(cx, "fifo", |cx, n, p| cx.boolean(n, p));
     let content_based_deduplication = o
-        .field(cx, "content_based_deduplication", |cx, n, p| cx.boolean(n, p))
+        .field(cx, "content_based_deduplication", |cx, n, p| {
+            cx.boolean(n, p)
+        })
         .unwrap_or(false);
     let subscriptions = o
-        .field(cx, "subscriptions", |cx, n, p| Some(cx.list(n, p, 100, subscription)))
+        .field(cx, "subscriptions", |cx, n, p| {
+            Some(cx.list(n, p, 100, subscription))
+        })
         .unwrap_or_default();
     let x = o.field(cx, "x", |cx, n, p| cx.coordinate(n, p));
     let y = o.field(cx, "y", |cx, n, p| cx.coordinate(n, p));
@@ -940,9 +1074,12 @@ fn subscription(cx: &mut Cx, node: &Node, path: &str) -> Option<Subscription> {
         }
     });
     let filter_scope = o.field(cx, "filter_scope", |cx, n, p| {
-        choice(cx, n, p, FilterScope::NAMES).map(|i| [FilterScope::MessageAttributes, FilterScope::MessageBody][i])
+        choice(cx, n, p, FilterScope::NAMES)
+            .map(|i| [FilterScope::MessageAttributes, FilterScope::MessageBody][i])
     });
-    let raw = o.field(cx, "raw", |cx, n, p| cx.boolean(n, p)).unwrap_or(false);
+    let raw = o
+        .field(cx, "raw", |cx, n, p| cx.boolean(n, p))
+        .unwrap_or(false);
     if queue.is_some() == service.is_some() && o.has("queue") == o.has("service") {
         cx.error(
             node.pos,
@@ -971,7 +1108,9 @@ fn link(cx: &mut Cx, node: &Node, path: &str) -> Option<Link> {
     let latency = o
         .field(cx, "latency", |cx, n, p| cx.latency(n, p))
         .unwrap_or_else(default_link_latency);
-    let loss = o.field(cx, "loss", |cx, n, p| cx.percent(n, p)).unwrap_or_default();
+    let loss = o
+        .field(cx, "loss", |cx, n, p| cx.percent(n, p))
+        .unwrap_or_default();
     let timeout = o.field(cx, "timeout", |cx, n, p| {
         cx.duration(n, p, Duration(1), MAX_LATENCY, "timeout")
     });
@@ -1002,7 +1141,9 @@ fn pair(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<String>> {
 
 fn fault(cx: &mut Cx, node: &Node, path: &str) -> Option<Fault> {
     let mut o = cx.obj(node, path, Fault::FIELDS)?;
-    let at = o.field(cx, "at", |cx, n, p| cx.duration(n, p, Duration(0), MAX_DURATION, "at"));
+    let at = o.field(cx, "at", |cx, n, p| {
+        cx.duration(n, p, Duration(0), MAX_DURATION, "at")
+    });
     let after = o.field(cx, "after", condition);
     let crash = o.field(cx, "crash", |cx, n, p| cx.name(n, p));
     let restart = o.field(cx, "restart", |cx, n, p| cx.name(n, p));
@@ -1012,14 +1153,21 @@ fn fault(cx: &mut Cx, node: &Node, path: &str) -> Option<Fault> {
         let mut s = cx.obj(n, p, Slow::FIELDS)?;
         let service = s.field(cx, "service", |cx, n, p| cx.name(n, p));
         let factor_pct = s
-            .field(cx, "factor_pct", |cx, n, p| cx.int(n, p, 1, 100_000, "factor_pct"))
+            .field(cx, "factor_pct", |cx, n, p| {
+                cx.int(n, p, 1, 100_000, "factor_pct")
+            })
             .map(|v| v as u32);
         let link = s.field(cx, "link", pair);
         let delay = s.field(cx, "delay", |cx, n, p| {
             cx.duration(n, p, Duration(0), MAX_LATENCY, "delay")
         });
         if s.has("service") == s.has("link") {
-            cx.error(n.pos, p, "`slow` needs exactly one of `service` or `link`", None);
+            cx.error(
+                n.pos,
+                p,
+                "`slow` needs exactly one of `service` or `link`",
+                None,
+            );
         } else if s.has("service") && !s.has("factor_pct") {
             cx.error(
                 n.pos,
@@ -1056,9 +1204,14 @@ fn fault(cx: &mut Cx, node: &Node, path: &str) -> Option<Fault> {
     let skip_delete = o.field(cx, "skip_delete", |cx, n, p| {
         let mut s = cx.obj(n, p, SkipDelete::FIELDS)?;
         let service = s.required(cx, "service", |cx, n, p| cx.name(n, p));
-        let on = s.field(cx, "on", |cx, n, p| cx.boolean(n, p)).unwrap_or(true);
+        let on = s
+            .field(cx, "on", |cx, n, p| cx.boolean(n, p))
+            .unwrap_or(true);
         s.finish(cx);
-        Some(SkipDelete { service: service?, on })
+        Some(SkipDelete {
+            service: service?,
+            on,
+        })
     });
     when_exactly_one(cx, &o, node, path);
     let actions = Fault::ACTIONS.iter().filter(|a| o.has(a)).count();
@@ -1116,11 +1269,15 @@ fn condition(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
 
 fn step(cx: &mut Cx, node: &Node, path: &str) -> Option<Step> {
     let mut o = cx.obj(node, path, Step::FIELDS)?;
-    let at = o.field(cx, "at", |cx, n, p| cx.duration(n, p, Duration(0), MAX_DURATION, "at"));
+    let at = o.field(cx, "at", |cx, n, p| {
+        cx.duration(n, p, Duration(0), MAX_DURATION, "at")
+    });
     let after = o.field(cx, "after", condition);
     let title = o.required(cx, "title", |cx, n, p| cx.string(n, p));
     let text = o.required(cx, "text", |cx, n, p| cx.string(n, p));
-    let pause = o.field(cx, "pause", |cx, n, p| cx.boolean(n, p)).unwrap_or(false);
+    let pause = o
+        .field(cx, "pause", |cx, n, p| cx.boolean(n, p))
+        .unwrap_or(false);
     when_exactly_one(cx, &o, node, path);
     o.finish(cx);
     Some(Step {

@@ -126,8 +126,12 @@ mod tests {
 
     #[test]
     fn render_matches_the_cli_format() {
-        let d = Diagnostic::new(Pos { line: 3, column: 5 }, "queues[0]", "unknown field `fifoo`")
-            .hint("did you mean `fifo`?");
+        let d = Diagnostic::new(
+            Pos { line: 3, column: 5 },
+            "queues[0]",
+            "unknown field `fifoo`",
+        )
+        .hint("did you mean `fifo`?");
         assert_eq!(
             d.render("a.yaml"),
             "a.yaml:3:5: queues[0]: unknown field `fifoo` (did you mean `fifo`?)"

@@ -12,7 +12,9 @@ impl Scenario {
     pub fn to_yaml(&self) -> String {
         let json = serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string());
         // Our own output is small and well-formed; should it ever not parse, emit JSON (valid YAML).
-        let Ok(tree) = yaml::parse(&json) else { return json };
+        let Ok(tree) = yaml::parse(&json) else {
+            return json;
+        };
         let mut out = String::new();
         emit_block(&tree, 0, &mut out);
         out
@@ -136,12 +138,20 @@ fn scalar(node: &Node) -> String {
 }
 
 fn plain_is_safe(text: &str) -> bool {
-    let Some(first) = text.chars().next() else { return false };
-    if yaml::is_null(text) || matches!(text, "true" | "false" | "True" | "False" | "yes" | "no" | "on" | "off") {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    if yaml::is_null(text)
+        || matches!(
+            text,
+            "true" | "false" | "True" | "False" | "yes" | "no" | "on" | "off"
+        )
+    {
         return false;
     }
     if text.parse::<f64>().is_ok()
-        || text.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '+') && !looks_like_unit(text)
+        || text.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+            && !looks_like_unit(text)
     {
         return false;
     }

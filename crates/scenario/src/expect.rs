@@ -127,7 +127,10 @@ fn parse_clause(text: &str) -> Result<(Clause, &str), (String, u32)> {
         };
         let t = inner[..close].trim();
         if t.is_empty() {
-            return Err(("empty target in `()`".to_string(), (text.len() - rest.len()) as u32));
+            return Err((
+                "empty target in `()`".to_string(),
+                (text.len() - rest.len()) as u32,
+            ));
         }
         target = Some(t.to_string());
         rest = &inner[close + 1..];
@@ -147,7 +150,10 @@ fn parse_clause(text: &str) -> Result<(Clause, &str), (String, u32)> {
         // No operator: a predicate.
         if PREDICATES.iter().any(|(p, _)| *p == name) {
             let Some(target) = target else {
-                return Err((format!("`{name}` needs a target, e.g. `{name}(billing)`"), start as u32));
+                return Err((
+                    format!("`{name}` needs a target, e.g. `{name}(billing)`"),
+                    start as u32,
+                ));
             };
             return Ok((
                 Clause::Predicate {
@@ -259,9 +265,16 @@ pub fn eval_clause(clause: &Clause, metrics: &Value) -> (bool, String) {
         }
         Clause::Predicate { name, target } => {
             let parts: &[(&str, Op, i64)] = match name.as_str() {
-                "every_message_handled_once" => &[("handled", Op::Gt, 0), ("handled_more_than_once", Op::Eq, 0)],
+                "every_message_handled_once" => &[
+                    ("handled", Op::Gt, 0),
+                    ("handled_more_than_once", Op::Eq, 0),
+                ],
                 "in_order" => &[("order_violations", Op::Eq, 0)],
-                "drained" => &[("visible", Op::Eq, 0), ("in_flight", Op::Eq, 0), ("delayed", Op::Eq, 0)],
+                "drained" => &[
+                    ("visible", Op::Eq, 0),
+                    ("in_flight", Op::Eq, 0),
+                    ("delayed", Op::Eq, 0),
+                ],
                 _ => return (false, format!("unknown predicate `{name}`")),
             };
             let mut ok = true;

@@ -30,7 +30,10 @@ pub struct Scenario {
     /// Virtual time the run lasts, e.g. `60s`.
     pub duration: Duration,
     /// Stop after this many events even if `duration` is not reached (a limit on everything).
-    #[serde(default = "default_max_events", skip_serializing_if = "is_default_max_events")]
+    #[serde(
+        default = "default_max_events",
+        skip_serializing_if = "is_default_max_events"
+    )]
     pub max_events: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<Service>,
@@ -109,8 +112,17 @@ pub struct Service {
 }
 
 impl Service {
-    pub const FIELDS: &'static [&'static str] = &["name", "producer", "consumer", "rpc_server", "client", "x", "y"];
-    pub const BEHAVIOURS: &'static [&'static str] = &["producer", "consumer", "rpc_server", "client"];
+    pub const FIELDS: &'static [&'static str] = &[
+        "name",
+        "producer",
+        "consumer",
+        "rpc_server",
+        "client",
+        "x",
+        "y",
+    ];
+    pub const BEHAVIOURS: &'static [&'static str] =
+        &["producer", "consumer", "rpc_server", "client"];
 }
 
 /// Sends messages (to a queue or topic) or makes calls (to a service) on a schedule.
@@ -225,7 +237,7 @@ impl Consumer {
     ];
 }
 
-fn one() -> u32 {
+pub fn one() -> u32 {
     1
 }
 pub fn default_work() -> Latency {
@@ -280,9 +292,12 @@ impl RpcServer {
 }
 
 pub fn default_rpc_latency() -> Latency {
-    Latency { min_ms: 50, max_ms: 50 }
+    Latency {
+        min_ms: 50,
+        max_ms: 50,
+    }
 }
-fn default_concurrency() -> u32 {
+pub fn default_concurrency() -> u32 {
     100
 }
 
@@ -312,7 +327,15 @@ pub struct Action {
 }
 
 impl Action {
-    pub const FIELDS: &'static [&'static str] = &["call", "send", "publish", "body", "group", "dedup_id", "attributes"];
+    pub const FIELDS: &'static [&'static str] = &[
+        "call",
+        "send",
+        "publish",
+        "body",
+        "group",
+        "dedup_id",
+        "attributes",
+    ];
     pub const KINDS: &'static [&'static str] = &["call", "send", "publish"];
 }
 
@@ -430,7 +453,10 @@ pub struct Queue {
     #[serde(default, skip_serializing_if = "is_zero_duration")]
     pub delay: Duration,
     /// MessageRetentionPeriod (60s–14d, default 4d).
-    #[serde(default = "default_retention", skip_serializing_if = "is_default_retention")]
+    #[serde(
+        default = "default_retention",
+        skip_serializing_if = "is_default_retention"
+    )]
     pub retention: Duration,
     /// MaximumMessageSize in bytes (1024–1048576).
     #[serde(
@@ -520,8 +546,14 @@ pub struct Topic {
 }
 
 impl Topic {
-    pub const FIELDS: &'static [&'static str] =
-        &["name", "fifo", "content_based_deduplication", "subscriptions", "x", "y"];
+    pub const FIELDS: &'static [&'static str] = &[
+        "name",
+        "fifo",
+        "content_based_deduplication",
+        "subscriptions",
+        "x",
+        "y",
+    ];
     pub fn is_fifo(&self) -> bool {
         self.fifo.unwrap_or(self.name.ends_with(".fifo"))
     }
@@ -548,7 +580,8 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub const FIELDS: &'static [&'static str] = &["queue", "service", "filter", "filter_scope", "raw"];
+    pub const FIELDS: &'static [&'static str] =
+        &["queue", "service", "filter", "filter_scope", "raw"];
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -588,11 +621,15 @@ pub struct Link {
 }
 
 impl Link {
-    pub const FIELDS: &'static [&'static str] = &["from", "to", "kind", "latency", "loss", "timeout"];
+    pub const FIELDS: &'static [&'static str] =
+        &["from", "to", "kind", "latency", "loss", "timeout"];
 }
 
 pub fn default_link_latency() -> Latency {
-    Latency { min_ms: 10, max_ms: 10 }
+    Latency {
+        min_ms: 10,
+        max_ms: 10,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -702,7 +739,7 @@ impl Drop {
     pub const FIELDS: &'static [&'static str] = &["link", "loss"];
 }
 
-fn all() -> Percent {
+pub fn all() -> Percent {
     Percent(1_000_000)
 }
 fn is_all(p: &Percent) -> bool {
@@ -711,7 +748,7 @@ fn is_all(p: &Percent) -> bool {
 fn is_true(b: &bool) -> bool {
     *b
 }
-fn yes() -> bool {
+pub fn yes() -> bool {
     true
 }
 
@@ -761,7 +798,12 @@ impl Duration {
     /// The shortest exact spelling: `90000` ms is `90s`, `120000` is `2m`.
     pub fn to_text(self) -> String {
         let ms = self.0;
-        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        for (unit, size) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+        ] {
             if ms != 0 && ms % size == 0 {
                 return format!("{}{unit}", ms / size);
             }
@@ -795,7 +837,11 @@ pub fn decimal_times(number: &str, scale: u64) -> Option<u64> {
     if !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 {
         return None;
     }
-    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut value = whole.checked_mul(scale)?;
     let mut denominator = 1u64;
     for _ in 0..frac.len() {
@@ -827,7 +873,10 @@ pub struct Latency {
 
 impl Latency {
     pub fn fixed(ms: u64) -> Latency {
-        Latency { min_ms: ms, max_ms: ms }
+        Latency {
+            min_ms: ms,
+            max_ms: ms,
+        }
     }
     pub fn to_text(self) -> String {
         if self.min_ms == self.max_ms {
@@ -955,15 +1004,33 @@ mod tests {
 
     #[test]
     fn durations_refuse_junk_fractions_of_a_millisecond_and_overflow() {
-        for bad in ["", "30", "s", "3x", "1.0005s", "-1s", "99999999999999999999d", "1..2s"] {
+        for bad in [
+            "",
+            "30",
+            "s",
+            "3x",
+            "1.0005s",
+            "-1s",
+            "99999999999999999999d",
+            "1..2s",
+        ] {
             assert_eq!(Duration::parse(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn latency_is_fixed_or_a_range() {
-        assert_eq!(Latency::parse("5ms..20ms"), Some(Latency { min_ms: 5, max_ms: 20 }));
-        assert_eq!(Latency::parse("10ms").map(Latency::to_text), Some("10ms".to_string()));
+        assert_eq!(
+            Latency::parse("5ms..20ms"),
+            Some(Latency {
+                min_ms: 5,
+                max_ms: 20
+            })
+        );
+        assert_eq!(
+            Latency::parse("10ms").map(Latency::to_text),
+            Some("10ms".to_string())
+        );
     }
 
     #[test]

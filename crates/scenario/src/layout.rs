@@ -26,9 +26,21 @@ impl Scenario {
     /// Every node with a position: services first, then queues, then topics (declaration order).
     pub fn layout(&self) -> Vec<Placed> {
         let mut nodes: Vec<(String, &'static str, Option<i32>, Option<i32>)> = Vec::new();
-        nodes.extend(self.services.iter().map(|s| (s.name.clone(), "service", s.x, s.y)));
-        nodes.extend(self.queues.iter().map(|q| (q.name.clone(), "queue", q.x, q.y)));
-        nodes.extend(self.topics.iter().map(|t| (t.name.clone(), "topic", t.x, t.y)));
+        nodes.extend(
+            self.services
+                .iter()
+                .map(|s| (s.name.clone(), "service", s.x, s.y)),
+        );
+        nodes.extend(
+            self.queues
+                .iter()
+                .map(|q| (q.name.clone(), "queue", q.x, q.y)),
+        );
+        nodes.extend(
+            self.topics
+                .iter()
+                .map(|t| (t.name.clone(), "topic", t.x, t.y)),
+        );
         let index = |name: &str| nodes.iter().position(|n| n.0 == name);
         let edges: Vec<(usize, usize)> = self
             .flow_edges()

@@ -65,6 +65,36 @@ impl Scenario {
     /// Evaluates every `expect` line against the run's summary metrics (the JSON object with
     /// `queues`, `topics`, `services`, `links` keyed by name, plus `events`, `end_t_ms`, ...).
     pub fn evaluate_expectations(&self, metrics: &serde_json::Value) -> Vec<ExpectationResult> {
-        self.expect.iter().map(|text| expect::evaluate(text, metrics)).collect()
+        self.expect
+            .iter()
+            .map(|text| expect::evaluate(text, metrics))
+            .collect()
     }
+}
+
+/// The run summary the CLI writes and the UI shows: the engine's metrics as JSON (`queues`,
+/// `topics`, `services`, `links` keyed by name, `events`, `connections`), plus `end_t_ms` and
+/// `expectations` (each with `text`, `pass`, `why`). Returns the summary and whether every
+/// expectation holds.
+pub fn summarize(
+    scenario: &Scenario,
+    metrics: &switchboard_engine::Metrics,
+) -> (serde_json::Value, bool) {
+    let mut summary = serde_json::to_value(metrics).unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(object) = summary.as_object_mut() {
+        let end = object
+            .get("t_ms")
+            .cloned()
+            .unwrap_or(serde_json::Value::from(0));
+        object.insert("end_t_ms".into(), end);
+    }
+    let results = scenario.evaluate_expectations(&summary);
+    let all_pass = results.iter().all(|r| r.pass);
+    if let Some(object) = summary.as_object_mut() {
+        object.insert(
+            "expectations".into(),
+            serde_json::to_value(&results).unwrap_or_default(),
+        );
+    }
+    (summary, all_pass)
 }

@@ -71,7 +71,7 @@ pub const SERVICE_METRICS: &[&str] = &[
 ];
 pub const LINK_METRICS: &[&str] = &["carried", "lost"];
 /// Run-wide metrics (no target): `events`, `end_t_ms`, `connections` (links in the topology).
-pub const RUN_METRICS: &[&str] = &["events", "end_t_ms", "connections"];
+pub const RUN_METRICS: &[&str] = &["events", "end_t_ms", "t_ms", "connections"];
 
 struct Names<'a> {
     kinds: BTreeMap<&'a str, Kind>,
@@ -133,7 +133,14 @@ impl Checker<'_> {
 
     /// A FIFO target needs a group id, and a dedup id unless content-based deduplication is on.
     /// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
-    fn fifo_send(&mut self, names: &Names, path: &str, target: &str, group: &Option<String>, dedup: &Option<String>) {
+    fn fifo_send(
+        &mut self,
+        names: &Names,
+        path: &str,
+        target: &str,
+        group: &Option<String>,
+        dedup: &Option<String>,
+    ) {
         if names.fifo.get(target) != Some(&true) {
             return;
         }
@@ -198,11 +205,15 @@ pub fn validate(scenario: &Scenario, spans: &Spans) -> Vec<Diagnostic> {
     }
     for q in &scenario.queues {
         names.fifo.insert(&q.name, q.is_fifo());
-        names.content_dedup.insert(&q.name, q.content_based_deduplication);
+        names
+            .content_dedup
+            .insert(&q.name, q.content_based_deduplication);
     }
     for t in &scenario.topics {
         names.fifo.insert(&t.name, t.is_fifo());
-        names.content_dedup.insert(&t.name, t.content_based_deduplication);
+        names
+            .content_dedup
+            .insert(&t.name, t.content_based_deduplication);
     }
     let resolved = scenario.links_resolved();
     names.links = resolved.iter().map(|l| l.name()).collect();
@@ -309,7 +320,9 @@ fn topics(c: &mut Checker, names: &Names, scenario: &Scenario) {
         for (j, s) in t.subscriptions.iter().enumerate() {
             let sp = format!("{path}.subscriptions[{j}]");
             if let Some(q) = &s.queue {
-                if c.resolve(names, &format!("{sp}.queue"), q, &[Kind::Queue]).is_some() {
+                if c.resolve(names, &format!("{sp}.queue"), q, &[Kind::Queue])
+                    .is_some()
+                {
                     let q_fifo = names.fifo.get(q.as_str()) == Some(&true);
                     // 2017-era SNS (the lessons' era): FIFO topics deliver only to FIFO queues, and
                     // standard topics can't deliver to FIFO queues.
@@ -327,8 +340,14 @@ fn topics(c: &mut Checker, names: &Names, scenario: &Scenario) {
                     if !t.is_fifo() && q_fifo {
                         c.error(
                             &format!("{sp}.queue"),
-                            format!("standard topic `{}` can't deliver to FIFO queue `{q}`", t.name),
-                            Some("make the topic FIFO (`.fifo`) or subscribe a standard queue".into()),
+                            format!(
+                                "standard topic `{}` can't deliver to FIFO queue `{q}`",
+                                t.name
+                            ),
+                            Some(
+                                "make the topic FIFO (`.fifo`) or subscribe a standard queue"
+                                    .into(),
+                            ),
                         );
                     }
                 }
@@ -354,11 +373,16 @@ fn topics(c: &mut Checker, names: &Names, scenario: &Scenario) {
 /// a nested object; at most 5 keys at the top level.
 /// https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html
 fn filter_policy(c: &mut Checker, path: &str, filter: &serde_json::Value) {
-    let Some(map) = filter.as_object() else { return };
+    let Some(map) = filter.as_object() else {
+        return;
+    };
     if map.len() > 5 {
         c.error(
             path,
-            format!("{} keys; SNS allows at most 5 in a filter policy", map.len()),
+            format!(
+                "{} keys; SNS allows at most 5 in a filter policy",
+                map.len()
+            ),
             None,
         );
     }
@@ -369,7 +393,9 @@ fn filter_policy(c: &mut Checker, path: &str, filter: &serde_json::Value) {
             _ => c.error(
                 &format!("{path}.{key}"),
                 format!("filter values for `{key}` must be a list"),
-                Some(format!("write `{key}: [value]` or `{key}: [{{prefix: \"x\"}}]`")),
+                Some(format!(
+                    "write `{key}: [value]` or `{key}: [{{prefix: \"x\"}}]`"
+                )),
             ),
         }
     }
@@ -414,8 +440,14 @@ fn services(c: &mut Checker, names: &Names, scenario: &Scenario) {
                 if let Some(v) = call.visibility_timeout {
                     whole_seconds(c, &format!("{cp}.visibility_timeout"), v);
                 }
-                if call.action == ApiAction::ChangeMessageVisibility && call.visibility_timeout.is_none() {
-                    c.error(&cp, "`change_message_visibility` needs `visibility_timeout`", None);
+                if call.action == ApiAction::ChangeMessageVisibility
+                    && call.visibility_timeout.is_none()
+                {
+                    c.error(
+                        &cp,
+                        "`change_message_visibility` needs `visibility_timeout`",
+                        None,
+                    );
                 }
                 if let Some(q) = &call.queue {
                     c.resolve(names, &format!("{cp}.queue"), q, &[Kind::Queue]);
@@ -444,12 +476,16 @@ fn actions(c: &mut Checker, names: &Names, path: &str, steps: &[Action], own: &s
             }
         }
         if let Some(q) = &a.send {
-            if c.resolve(names, &format!("{ap}.send"), q, &[Kind::Queue]).is_some() {
+            if c.resolve(names, &format!("{ap}.send"), q, &[Kind::Queue])
+                .is_some()
+            {
                 c.fifo_send(names, &ap, q, &a.group, &a.dedup_id);
             }
         }
         if let Some(t) = &a.publish {
-            if c.resolve(names, &format!("{ap}.publish"), t, &[Kind::Topic]).is_some() {
+            if c.resolve(names, &format!("{ap}.publish"), t, &[Kind::Topic])
+                .is_some()
+            {
                 c.fifo_send(names, &ap, t, &a.group, &a.dedup_id);
             }
         }
@@ -473,7 +509,11 @@ fn links(c: &mut Checker, names: &Names, scenario: &Scenario) {
             &[Kind::Service, Kind::Queue, Kind::Topic],
         );
         if l.from == l.to {
-            c.error(&format!("{path}.to"), "a link needs two different ends", None);
+            c.error(
+                &format!("{path}.to"),
+                "a link needs two different ends",
+                None,
+            );
         }
         if l.kind == Some(LinkKind::Rpc)
             && (from.is_some_and(|k| k != Kind::Service) || to.is_some_and(|k| k != Kind::Service))
@@ -489,7 +529,11 @@ fn links(c: &mut Checker, names: &Names, scenario: &Scenario) {
                 || from.is_some_and(|k| k != Kind::Service)
                 || to.is_some_and(|k| k != Kind::Service))
         {
-            c.error(&format!("{path}.timeout"), "`timeout` applies to rpc links only", None);
+            c.error(
+                &format!("{path}.timeout"),
+                "`timeout` applies to rpc links only",
+                None,
+            );
         }
         let key = if l.from <= l.to {
             (l.from.clone(), l.to.clone())
@@ -499,7 +543,10 @@ fn links(c: &mut Checker, names: &Names, scenario: &Scenario) {
         if let Some(first) = seen.insert(key, i) {
             c.error(
                 &path,
-                format!("`{}` and `{}` are already linked by links[{first}]", l.from, l.to),
+                format!(
+                    "`{}` and `{}` are already linked by links[{first}]",
+                    l.from, l.to
+                ),
                 None,
             );
         }
@@ -523,7 +570,12 @@ fn faults(c: &mut Checker, names: &Names, scenario: &Scenario) {
                 .services
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (s.name.as_str(), switchboard_engine::ids::ServiceId(i as u32)))
+                .map(|(i, s)| {
+                    (
+                        s.name.as_str(),
+                        switchboard_engine::ids::ServiceId(i as u32),
+                    )
+                })
                 .collect();
             if let Err(message) = crate::build::trigger(cond, &services) {
                 c.error(
@@ -547,7 +599,12 @@ fn faults(c: &mut Checker, names: &Names, scenario: &Scenario) {
         }
         if let Some(slow) = &f.slow {
             if let Some(svc) = &slow.service {
-                c.resolve(names, &format!("{path}.slow.service"), svc, &[Kind::Service]);
+                c.resolve(
+                    names,
+                    &format!("{path}.slow.service"),
+                    svc,
+                    &[Kind::Service],
+                );
             }
             for (j, end) in slow.link.iter().flatten().enumerate() {
                 c.resolve(names, &format!("{path}.slow.link[{j}]"), end, &any);
@@ -563,7 +620,8 @@ fn faults(c: &mut Checker, names: &Names, scenario: &Scenario) {
         }
         if let Some(sd) = &f.skip_delete {
             let p = format!("{path}.skip_delete.service");
-            if c.resolve(names, &p, &sd.service, &[Kind::Service]).is_some()
+            if c.resolve(names, &p, &sd.service, &[Kind::Service])
+                .is_some()
                 && !consumers.contains(&sd.service.as_str())
             {
                 c.error(
@@ -610,7 +668,10 @@ fn link_ends(c: &mut Checker, scenario: &Scenario, resolved: &[crate::build::Res
                     || scenario.topics.iter().any(|t| &t.name == n)
             };
             if !linked && known(a) && known(b) {
-                let names: Vec<String> = resolved.iter().map(|l| format!("[{}, {}]", l.from, l.to)).collect();
+                let names: Vec<String> = resolved
+                    .iter()
+                    .map(|l| format!("[{}, {}]", l.from, l.to))
+                    .collect();
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 c.error(
                     &format!("faults[{i}].{field}"),
@@ -646,7 +707,10 @@ fn condition(c: &mut Checker, names: &Names, path: &str, text: &str) {
             let mut pos = c.spans.find(path);
             pos.column += offset;
             let mut d = Diagnostic::new(pos, path, message);
-            d.hint = Some("write `metric(target) op number`, e.g. `visible(orders) <= 5`, joined with `and`".into());
+            d.hint = Some(
+                "write `metric(target) op number`, e.g. `visible(orders) <= 5`, joined with `and`"
+                    .into(),
+            );
             c.diags.push(d);
             return;
         }
@@ -654,14 +718,20 @@ fn condition(c: &mut Checker, names: &Names, path: &str, text: &str) {
     for clause in &expr.clauses {
         match clause {
             Clause::Compare {
-                metric, target: None, ..
+                metric,
+                target: None,
+                ..
             } => {
                 if !RUN_METRICS.contains(&metric.as_str()) {
                     let hint = format!(
                         "run-wide metrics: {}; or name a target: `{metric}(orders)`",
                         RUN_METRICS.join(", ")
                     );
-                    c.error(path, format!("unknown run-wide metric `{metric}`"), Some(hint));
+                    c.error(
+                        path,
+                        format!("unknown run-wide metric `{metric}`"),
+                        Some(hint),
+                    );
                 }
             }
             Clause::Compare {
@@ -670,7 +740,11 @@ fn condition(c: &mut Checker, names: &Names, path: &str, text: &str) {
                 ..
             } => metric_on(c, names, path, metric, target),
             Clause::Predicate { name, target } => {
-                let kind = if name == "drained" { Kind::Queue } else { Kind::Service };
+                let kind = if name == "drained" {
+                    Kind::Queue
+                } else {
+                    Kind::Service
+                };
                 c.resolve(names, path, target, &[kind]);
             }
         }

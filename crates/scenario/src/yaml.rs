@@ -92,10 +92,12 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
     }
     if let Some(offset) = text.find('\0') {
         let pos = position_of_offset(text, offset);
-        return Err(
-            Diagnostic::new(pos, "", "the file contains a NUL byte: this is not a text file")
-                .hint("scenarios are UTF-8 YAML or JSON text"),
-        );
+        return Err(Diagnostic::new(
+            pos,
+            "",
+            "the file contains a NUL byte: this is not a text file",
+        )
+        .hint("scenarios are UTF-8 YAML or JSON text"));
     }
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
@@ -113,8 +115,10 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
                     line: mark.line() as u32,
                     column: mark.col() as u32 + 1,
                 };
-                return Err(Diagnostic::new(pos, "", format!("not valid YAML: {}", error.info()))
-                    .hint("check indentation, quotes and brackets near here"));
+                return Err(
+                    Diagnostic::new(pos, "", format!("not valid YAML: {}", error.info()))
+                        .hint("check indentation, quotes and brackets near here"),
+                );
             }
         };
         let pos = pos_of(&span);
@@ -124,8 +128,12 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(Diagnostic::new(pos, "", "more than one YAML document in the file")
-                        .hint("a scenario is one document; remove the second `---`"));
+                    return Err(Diagnostic::new(
+                        pos,
+                        "",
+                        "more than one YAML document in the file",
+                    )
+                    .hint("a scenario is one document; remove the second `---`"));
                 }
                 None
             }
@@ -156,10 +164,12 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 nodes += 1;
                 if stack.len() as u32 >= MAX_DEPTH {
-                    return Err(
-                        Diagnostic::new(pos, "", format!("nesting deeper than {MAX_DEPTH} levels"))
-                            .hint("scenarios need only a few levels; this looks generated or corrupted"),
-                    );
+                    return Err(Diagnostic::new(
+                        pos,
+                        "",
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    )
+                    .hint("scenarios need only a few levels; this looks generated or corrupted"));
                 }
                 if matches!(event, Event::SequenceStart(..)) {
                     stack.push(Frame::Seq {
@@ -186,7 +196,10 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
                     anchor,
                 )),
                 Some(Frame::Map {
-                    pos, anchor, entries, ..
+                    pos,
+                    anchor,
+                    entries,
+                    ..
                 }) => Some((
                     Node {
                         pos,
@@ -198,12 +211,16 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
             },
         };
         if nodes > MAX_NODES {
-            return Err(
-                Diagnostic::new(pos, "", format!("more than {MAX_NODES} values in one file"))
-                    .hint("scenarios are small; this looks generated"),
-            );
+            return Err(Diagnostic::new(
+                pos,
+                "",
+                format!("more than {MAX_NODES} values in one file"),
+            )
+            .hint("scenarios are small; this looks generated"));
         }
-        let Some((node, anchor)) = complete else { continue };
+        let Some((node, anchor)) = complete else {
+            continue;
+        };
         if anchor != 0 {
             let count = count_nodes(&node);
             anchors.insert(anchor, (node.clone(), count));
@@ -219,14 +236,20 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
     }
     match root {
         Some(node) => Ok(node),
-        None => Err(Diagnostic::new(Pos { line: 1, column: 1 }, "", "the file is empty")
-            .hint("start with `version: 1` and a `title:`")),
+        None => Err(
+            Diagnostic::new(Pos { line: 1, column: 1 }, "", "the file is empty")
+                .hint("start with `version: 1` and a `title:`"),
+        ),
     }
 }
 
 fn alias_limit(pos: Pos) -> Diagnostic {
-    Diagnostic::new(pos, "", format!("aliases expand to more than {MAX_NODES} values"))
-        .hint("this looks like an alias bomb; write the values out or use fewer `*alias` references")
+    Diagnostic::new(
+        pos,
+        "",
+        format!("aliases expand to more than {MAX_NODES} values"),
+    )
+    .hint("this looks like an alias bomb; write the values out or use fewer `*alias` references")
 }
 
 /// Nodes in a tree, iteratively (the tree may be deep).
@@ -294,7 +317,9 @@ mod tests {
     #[test]
     fn aliases_expand_within_budget() {
         let node = parse("a: &x [1, 2]\nb: *x\n").unwrap();
-        let Value::Map(entries) = node.value else { panic!() };
+        let Value::Map(entries) = node.value else {
+            panic!()
+        };
         assert_eq!(entries[0].1.value, entries[1].1.value);
     }
 }

@@ -37,7 +37,12 @@ fn presets() -> Vec<(String, String)> {
         .expect("static/scenarios exists")
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
         .collect();
     out.sort();
     out
@@ -48,7 +53,10 @@ fn a_small_scenario_loads_with_defaults() {
     let s = load(SMALL).unwrap();
     assert_eq!(s.title, "Small");
     assert_eq!(s.duration.0, 10_000);
-    assert_eq!(s.queues[0].visibility_timeout.0, 30_000, "SQS default visibility timeout");
+    assert_eq!(
+        s.queues[0].visibility_timeout.0, 30_000,
+        "SQS default visibility timeout"
+    );
     assert_eq!(s.services[1].consumer.as_ref().unwrap().batch, 1);
 }
 
@@ -61,13 +69,23 @@ fn json_with_the_same_schema_loads_the_same_scenario() {
 
 #[test]
 fn unknown_fields_name_the_nearest_valid_one_with_position() {
-    let text = SMALL.replace("  - name: orders\n", "  - name: orders\n    visiblity_timeout: 10s\n");
+    let text = SMALL.replace(
+        "  - name: orders\n",
+        "  - name: orders\n    visiblity_timeout: 10s\n",
+    );
     let d = errors(&text);
-    let line = text.lines().position(|l| l.contains("visiblity_timeout")).unwrap() as u32 + 1;
+    let line = text
+        .lines()
+        .position(|l| l.contains("visiblity_timeout"))
+        .unwrap() as u32
+        + 1;
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!((d[0].line, d[0].column), (line, 5));
     assert!(d[0].message.contains("unknown field `visiblity_timeout`"));
-    assert_eq!(d[0].hint.as_deref(), Some("did you mean `visibility_timeout`?"));
+    assert_eq!(
+        d[0].hint.as_deref(),
+        Some("did you mean `visibility_timeout`?")
+    );
 }
 
 #[test]
@@ -102,9 +120,20 @@ expect:
         "out of range for max_receive_count",
         "expected a comparison",
     ] {
-        assert!(has(&d, needle), "missing `{needle}` in:\n{}", d.iter().map(|x| x.render("f")).collect::<Vec<_>>().join("\n"));
+        assert!(
+            has(&d, needle),
+            "missing `{needle}` in:\n{}",
+            d.iter()
+                .map(|x| x.render("f"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
-    assert!(d.windows(2).all(|w| (w[0].line, w[0].column) <= (w[1].line, w[1].column)), "sorted by position");
+    assert!(
+        d.windows(2)
+            .all(|w| (w[0].line, w[0].column) <= (w[1].line, w[1].column)),
+        "sorted by position"
+    );
 }
 
 #[test]
@@ -127,15 +156,27 @@ topics:
       - queue: plain
 "#;
     let d = errors(text);
-    assert!(has(&d, "`orders.fifo` is FIFO: every message needs a group id"));
+    assert!(has(
+        &d,
+        "`orders.fifo` is FIFO: every message needs a group id"
+    ));
     assert!(has(&d, "every message needs a dedup id"));
-    assert!(has(&d, "the dead-letter queue of a FIFO queue must be FIFO too"));
-    assert!(has(&d, "FIFO topic `events.fifo` can only deliver to FIFO queues"));
+    assert!(has(
+        &d,
+        "the dead-letter queue of a FIFO queue must be FIFO too"
+    ));
+    assert!(has(
+        &d,
+        "FIFO topic `events.fifo` can only deliver to FIFO queues"
+    ));
 }
 
 #[test]
 fn links_and_references_must_exist() {
-    let text = SMALL.replace("expect:", "links:\n  - {from: shop, to: billing}\nfaults:\n  - {at: 2s, crash: workr}\nexpect:");
+    let text = SMALL.replace(
+        "expect:",
+        "links:\n  - {from: shop, to: billing}\nfaults:\n  - {at: 2s, crash: workr}\nexpect:",
+    );
     let d = errors(&text);
     assert!(has(&d, "no service or queue or topic named `billing`"));
     assert!(has(&d, "no service named `workr` (did you mean `worker`?)"));
@@ -143,7 +184,10 @@ fn links_and_references_must_exist() {
 
 #[test]
 fn duplicate_names_and_keys_are_refused() {
-    let text = SMALL.replace("queues:\n  - name: orders\n", "queues:\n  - name: orders\n  - name: shop\n    name: shop\n");
+    let text = SMALL.replace(
+        "queues:\n  - name: orders\n",
+        "queues:\n  - name: orders\n  - name: shop\n    name: shop\n",
+    );
     let d = errors(&text);
     assert!(has(&d, "duplicate key `name`"));
     assert!(has(&d, "the name `shop` is already used by a service"));
@@ -159,7 +203,10 @@ fn variants_are_reserved_with_a_clear_message() {
 #[test]
 fn durations_need_units_and_say_so() {
     let d = errors(&SMALL.replace("duration: 10s", "duration: 10"));
-    assert!(has(&d, "`10` is not a duration (add a unit: `10ms` or `10s`)"), "{d:?}");
+    assert!(
+        has(&d, "`10` is not a duration (add a unit: `10ms` or `10s`)"),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -175,9 +222,15 @@ fn wrong_version_and_missing_fields_are_reported() {
 fn canonical_yaml_round_trips_every_preset() {
     for (name, text) in presets() {
         let s = load(&text).unwrap_or_else(|d| panic!("{name}: {}", d[0].render(&name)));
-        let again = load(&s.to_yaml()).unwrap_or_else(|d| panic!("{name} canonical:\n{}\n{}", s.to_yaml(), d[0].render(&name)));
+        let again = load(&s.to_yaml()).unwrap_or_else(|d| {
+            panic!("{name} canonical:\n{}\n{}", s.to_yaml(), d[0].render(&name))
+        });
         assert_eq!(s, again, "{name}");
-        assert_eq!(again.to_yaml(), s.to_yaml(), "{name}: canonical text is stable");
+        assert_eq!(
+            again.to_yaml(),
+            s.to_yaml(),
+            "{name}: canonical text is stable"
+        );
     }
 }
 
@@ -186,7 +239,10 @@ fn layout_places_producers_left_of_queues_left_of_consumers() {
     let s = load(SMALL).unwrap();
     let placed = s.layout();
     let x = |n: &str| placed.iter().find(|p| p.name == n).unwrap().x;
-    assert!(x("shop") < x("orders") && x("orders") < x("worker"), "{placed:?}");
+    assert!(
+        x("shop") < x("orders") && x("orders") < x("worker"),
+        "{placed:?}"
+    );
     assert_eq!(s.layout(), placed, "deterministic");
 }
 
@@ -213,7 +269,10 @@ fn a_50_megabyte_file_is_refused_by_size() {
 fn hundred_thousand_deep_nesting_is_refused() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let d = errors(&deep);
-    assert!(d[0].message.contains("nesting") || d[0].message.contains("recursion limit"), "{d:?}");
+    assert!(
+        d[0].message.contains("nesting") || d[0].message.contains("recursion limit"),
+        "{d:?}"
+    );
     let mut block = String::new();
     for i in 0..200 {
         block.push_str(&" ".repeat(i));
@@ -231,12 +290,17 @@ fn an_alias_bomb_is_refused_before_expansion() {
         bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
     }
     let d = errors(&bomb);
-    assert!(d[0].message.contains("aliases expand to more than"), "{d:?}");
+    assert!(
+        d[0].message.contains("aliases expand to more than"),
+        "{d:?}"
+    );
 }
 
 #[test]
 fn absurd_numbers_are_out_of_range_not_overflows() {
-    let text = SMALL.replace("seed: 3", "seed: 999999999999999999999999999").replace("duration: 10s", "duration: 99999999999999999999d");
+    let text = SMALL
+        .replace("seed: 3", "seed: 999999999999999999999999999")
+        .replace("duration: 10s", "duration: 99999999999999999999d");
     let d = errors(&text);
     assert!(has(&d, "out of range for seed"));
     assert!(has(&d, "is not a duration"));
@@ -258,15 +322,23 @@ fn binary_junk_is_refused() {
 /// diagnostics with positions), never panic. Prints the seed and input on failure.
 #[test]
 fn loader_survives_random_mutations_and_bytes() {
-    let corpus: Vec<String> = presets().into_iter().map(|(_, t)| t).chain([SMALL.to_string()]).collect();
+    let corpus: Vec<String> = presets()
+        .into_iter()
+        .map(|(_, t)| t)
+        .chain([SMALL.to_string()])
+        .collect();
     let alphabet: &[u8] = b" \n\t:-[]{},&*!|>'\"#%@`?0123456789abcxyz.";
     for seed in 0..400u64 {
         let mut rng = Rng::new(seed);
         let input: String = if seed % 4 == 0 {
             let len = rng.below(300) as usize;
-            (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char).collect()
+            (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char)
+                .collect()
         } else {
-            let base = corpus[rng.below(corpus.len() as u64) as usize].as_bytes().to_vec();
+            let base = corpus[rng.below(corpus.len() as u64) as usize]
+                .as_bytes()
+                .to_vec();
             let mut bytes = base;
             for _ in 0..1 + rng.below(8) {
                 if bytes.is_empty() {
@@ -294,7 +366,11 @@ fn loader_survives_random_mutations_and_bytes() {
             Ok(Ok(s)) => {
                 // Whatever loads must round-trip through the canonical text.
                 let again = load(&s.to_yaml());
-                assert!(again.as_ref().is_ok_and(|a| *a == s), "seed {seed}: round trip failed for:\n{input}\n{:?}", again.err());
+                assert!(
+                    again.as_ref().is_ok_and(|a| *a == s),
+                    "seed {seed}: round trip failed for:\n{input}\n{:?}",
+                    again.err()
+                );
             }
         }
     }
@@ -306,7 +382,10 @@ fn json_schema_file_is_up_to_date() {
     let schema = schemars::schema_for!(Scenario);
     let mut text = serde_json::to_string_pretty(&schema).unwrap();
     text.push('\n');
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/switchboard.schema.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schema/switchboard.schema.json"
+    );
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
         std::fs::write(path, &text).unwrap();
@@ -324,7 +403,12 @@ fn decoder_fields_match_the_schema() {
             None => &schema,
             Some(d) => &schema["$defs"][d],
         };
-        let mut keys: Vec<String> = node["properties"].as_object().unwrap_or_else(|| panic!("{def:?}")).keys().cloned().collect();
+        let mut keys: Vec<String> = node["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{def:?}"))
+            .keys()
+            .cloned()
+            .collect();
         keys.sort();
         keys
     };
