@@ -3,7 +3,7 @@
 //! triggers. Runs validation first, so a built spec always refers to things that exist.
 
 use crate::diag::{Diagnostic, Pos};
-use crate::expect::{self, Clause, Op};
+use crate::expect::{self, Clause, Op, Operand};
 use crate::file::{self, ApiAction, LinkKind, Outcome, Scenario};
 use std::collections::BTreeMap;
 use switchboard_engine::broker::{
@@ -696,7 +696,7 @@ pub(crate) fn trigger(
         metric,
         target: Some(target),
         op: Op::Ge | Op::Eq,
-        value,
+        value: Operand::Number(value),
     }] = expr.clauses.as_slice()
     else {
         return Err(usage());

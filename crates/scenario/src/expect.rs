@@ -48,10 +48,20 @@ pub enum Clause {
         metric: String,
         target: Option<String>,
         op: Op,
-        value: i64,
+        value: Operand,
     },
     /// A named predicate over a target: `every_message_handled_once(billing)`.
     Predicate { name: String, target: String },
+}
+
+/// The right-hand side of a comparison: a number or another metric (`handled(b) == sent(a)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operand {
+    Number(i64),
+    Metric {
+        metric: String,
+        target: Option<String>,
+    },
 }
 
 /// A parsed expectation: every clause must hold.
@@ -106,16 +116,20 @@ pub fn parse(text: &str) -> Result<Expr, (String, u32)> {
     Ok(Expr { clauses })
 }
 
-fn parse_clause(text: &str) -> Result<(Clause, &str), (String, u32)> {
-    let start = text.len() - text.trim_start().len();
-    let s = &text[start..];
+/// `name` or `name(target)` at the start of `s` (after spaces); offsets are relative to `text`.
+fn metric_ref<'t>(
+    text: &str,
+    s: &'t str,
+) -> Result<(&'t str, Option<String>, &'t str), (String, u32)> {
+    let s = s.trim_start();
+    let at = |rest: &str| (text.len() - rest.len()) as u32;
     let name_len = s
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
         .unwrap_or(s.len());
-    if name_len == 0 {
+    if name_len == 0 || s.starts_with(|c: char| c.is_ascii_digit()) {
         return Err((
             "expected a metric name like `visible(orders)`".to_string(),
-            start as u32,
+            at(s),
         ));
     }
     let name = &s[..name_len];
@@ -123,36 +137,38 @@ fn parse_clause(text: &str) -> Result<(Clause, &str), (String, u32)> {
     let mut target = None;
     if let Some(inner) = rest.strip_prefix('(') {
         let Some(close) = inner.find(')') else {
-            return Err(("missing `)`".to_string(), (text.len() - rest.len()) as u32));
+            return Err(("missing `)`".to_string(), at(rest)));
         };
         let t = inner[..close].trim();
         if t.is_empty() {
-            return Err((
-                "empty target in `()`".to_string(),
-                (text.len() - rest.len()) as u32,
-            ));
+            return Err(("empty target in `()`".to_string(), at(rest)));
         }
         target = Some(t.to_string());
         rest = &inner[close + 1..];
     }
+    Ok((name, target, rest))
+}
+
+const OPS: [(&str, Op); 6] = [
+    ("==", Op::Eq),
+    ("!=", Op::Ne),
+    ("<=", Op::Le),
+    (">=", Op::Ge),
+    ("<", Op::Lt),
+    (">", Op::Gt),
+];
+
+fn parse_clause(text: &str) -> Result<(Clause, &str), (String, u32)> {
+    let start = (text.len() - text.trim_start().len()) as u32;
+    let (name, target, rest) = metric_ref(text, text)?;
     let trimmed = rest.trim_start();
-    let op = [
-        ("==", Op::Eq),
-        ("!=", Op::Ne),
-        ("<=", Op::Le),
-        (">=", Op::Ge),
-        ("<", Op::Lt),
-        (">", Op::Gt),
-    ]
-    .iter()
-    .find(|(sym, _)| trimmed.starts_with(sym));
-    let Some((sym, op)) = op else {
+    let Some((sym, op)) = OPS.iter().find(|(sym, _)| trimmed.starts_with(sym)) else {
         // No operator: a predicate.
         if PREDICATES.iter().any(|(p, _)| *p == name) {
             let Some(target) = target else {
                 return Err((
                     format!("`{name}` needs a target, e.g. `{name}(billing)`"),
-                    start as u32,
+                    start,
                 ));
             };
             return Ok((
@@ -169,20 +185,39 @@ fn parse_clause(text: &str) -> Result<(Clause, &str), (String, u32)> {
         ));
     };
     let after_op = trimmed[sym.len()..].trim_start();
+    let metric = name.to_string();
+    if after_op.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        let (other, other_target, rest) = metric_ref(text, after_op)?;
+        let value = Operand::Metric {
+            metric: other.to_string(),
+            target: other_target,
+        };
+        return Ok((
+            Clause::Compare {
+                metric,
+                target,
+                op: *op,
+                value,
+            },
+            rest,
+        ));
+    }
     let number_len = after_op
         .char_indices()
         .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
         .map_or(after_op.len(), |(i, _)| i);
-    let number = &after_op[..number_len];
     let at = (text.len() - after_op.len()) as u32;
-    let value: i64 = number
-        .parse()
-        .map_err(|_| ("expected a whole number".to_string(), at))?;
+    let value: i64 = after_op[..number_len].parse().map_err(|_| {
+        (
+            "expected a whole number or a metric like `sent(shop)`".to_string(),
+            at,
+        )
+    })?;
     let clause = Clause::Compare {
-        metric: name.to_string(),
+        metric,
         target,
         op: *op,
-        value,
+        value: Operand::Number(value),
     };
     Ok((clause, &after_op[number_len..]))
 }
@@ -254,13 +289,33 @@ pub fn eval_clause(clause: &Clause, metrics: &Value) -> (bool, String) {
             op,
             value,
         } => {
-            let shown = match target {
+            let shown = |metric: &str, target: &Option<String>| match target {
                 Some(t) => format!("{metric}({t})"),
-                None => metric.clone(),
+                None => metric.to_string(),
             };
-            match lookup(metrics, metric, target.as_deref()) {
-                Ok(observed) => (op.holds(observed, *value), format!("{shown} = {observed}")),
-                Err(why) => (false, why),
+            let left = match lookup(metrics, metric, target.as_deref()) {
+                Ok(v) => v,
+                Err(why) => return (false, why),
+            };
+            match value {
+                Operand::Number(n) => (
+                    op.holds(left, *n),
+                    format!("{} = {left}", shown(metric, target)),
+                ),
+                Operand::Metric {
+                    metric: m2,
+                    target: t2,
+                } => match lookup(metrics, m2, t2.as_deref()) {
+                    Ok(right) => {
+                        let seen = format!(
+                            "{} = {left}, {} = {right}",
+                            shown(metric, target),
+                            shown(m2, t2)
+                        );
+                        (op.holds(left, right), seen)
+                    }
+                    Err(why) => (false, why),
+                },
             }
         }
         Clause::Predicate { name, target } => {
@@ -333,7 +388,7 @@ mod tests {
                 metric: "deduplicated".into(),
                 target: Some("orders.fifo".into()),
                 op: Op::Eq,
-                value: 1
+                value: Operand::Number(1)
             }
         );
     }
@@ -353,7 +408,7 @@ mod tests {
             Clause::Compare {
                 target: None,
                 op: Op::Gt,
-                value: 3,
+                value: Operand::Number(3),
                 ..
             }
         ));
@@ -374,6 +429,10 @@ mod tests {
         assert!(!evaluate("visible(orders) < 3", &m).pass);
         assert!(evaluate("every_message_handled_once(b)", &m).pass);
         assert!(evaluate("latency_ms.p99(b) <= 40", &m).pass);
+        assert!(evaluate("handled(b) < visible(orders)", &m).pass);
+        assert!(!evaluate("handled(b) == visible(orders)", &m).pass);
+        assert!(evaluate("handled(b) < visible(orders)", &m).pass);
+        assert!(!evaluate("handled(b) == visible(orders)", &m).pass);
         let missing = evaluate("visible(nope) == 0", &m);
         assert!(!missing.pass && missing.why.contains("nope"));
     }

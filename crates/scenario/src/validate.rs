@@ -5,7 +5,7 @@
 
 use crate::decode::Spans;
 use crate::diag::{suggest, Diagnostic};
-use crate::expect::{self, Clause};
+use crate::expect::{self, Clause, Operand};
 use crate::file::*;
 use std::collections::BTreeMap;
 
@@ -719,26 +719,15 @@ fn condition(c: &mut Checker, names: &Names, path: &str, text: &str) {
         match clause {
             Clause::Compare {
                 metric,
-                target: None,
+                target,
+                value,
                 ..
             } => {
-                if !RUN_METRICS.contains(&metric.as_str()) {
-                    let hint = format!(
-                        "run-wide metrics: {}; or name a target: `{metric}(orders)`",
-                        RUN_METRICS.join(", ")
-                    );
-                    c.error(
-                        path,
-                        format!("unknown run-wide metric `{metric}`"),
-                        Some(hint),
-                    );
+                metric_ref(c, names, path, metric, target.as_deref());
+                if let Operand::Metric { metric, target } = value {
+                    metric_ref(c, names, path, metric, target.as_deref());
                 }
             }
-            Clause::Compare {
-                metric,
-                target: Some(target),
-                ..
-            } => metric_on(c, names, path, metric, target),
             Clause::Predicate { name, target } => {
                 let kind = if name == "drained" {
                     Kind::Queue
@@ -747,6 +736,24 @@ fn condition(c: &mut Checker, names: &Names, path: &str, text: &str) {
                 };
                 c.resolve(names, path, target, &[kind]);
             }
+        }
+    }
+}
+
+fn metric_ref(c: &mut Checker, names: &Names, path: &str, metric: &str, target: Option<&str>) {
+    match target {
+        Some(target) => metric_on(c, names, path, metric, target),
+        None if RUN_METRICS.contains(&metric) => {}
+        None => {
+            let hint = format!(
+                "run-wide metrics: {}; or name a target: `{metric}(orders)`",
+                RUN_METRICS.join(", ")
+            );
+            c.error(
+                path,
+                format!("unknown run-wide metric `{metric}`"),
+                Some(hint),
+            );
         }
     }
 }
