@@ -8,6 +8,9 @@ use std::sync::Arc;
 use switchboard_broker::*;
 
 const DEBUG_SEEDS: u64 = 200;
+
+/// (queue, group when the scope is per group, deduplication id).
+type DedupKey = (QueueId, Option<Arc<str>>, Arc<str>);
 const OPS_PER_SEED: u32 = 300;
 
 fn seeds() -> Vec<u64> {
@@ -271,7 +274,7 @@ fn property_dedup_id_is_never_enqueued_twice_inside_its_window() {
             w.step();
         }
         // (queue, scope, dedup id) -> time of the last accepted send.
-        let mut first: BTreeMap<(QueueId, Option<Arc<str>>, Arc<str>), Millis> = BTreeMap::new();
+        let mut first: BTreeMap<DedupKey, Millis> = BTreeMap::new();
         for (t, e) in &w.log {
             let BrokerEvent::Accepted {
                 queue,
