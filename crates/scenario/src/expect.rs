@@ -418,7 +418,8 @@ mod tests {
     fn reports_where_parsing_failed() {
         assert_eq!(parse("visible(orders) = 3").unwrap_err().1, 16);
         assert!(parse("visible(orders").is_err());
-        assert!(parse("visible(orders) == lots").is_err());
+        assert!(parse("visible(orders) == ").is_err());
+        assert!(parse("visible(orders) == 3x").is_err());
         assert!(parse("visible(orders) == 1 or x == 2").is_err());
     }
 

@@ -121,10 +121,17 @@ impl Checker<'_> {
             None => {
                 let candidates: Vec<&str> = kinds.iter().flat_map(|k| names.of(*k)).collect();
                 let wanted: Vec<&str> = kinds.iter().map(|k| k.word()).collect();
+                let hint = if candidates.is_empty() {
+                    let sections: Vec<String> =
+                        kinds.iter().map(|k| format!("`{}s:`", k.word())).collect();
+                    format!("define it under {}", sections.join(" or "))
+                } else {
+                    suggest(name, &candidates)
+                };
                 self.error(
                     path,
                     format!("no {} named `{name}`", wanted.join(" or ")),
-                    Some(suggest(name, &candidates)),
+                    Some(hint),
                 );
                 None
             }
