@@ -443,3 +443,14 @@ fn decoder_fields_match_the_schema() {
         assert_eq!(props(def), sorted(fields), "{def:?}");
     }
 }
+
+#[test]
+fn the_documented_example_loads() {
+    let doc = include_str!("../../../docs/scenario-format.md");
+    let start = doc.find("## A complete small example").unwrap();
+    let block = &doc[start..];
+    let yaml_start = block.find("```yaml\n").unwrap() + 8;
+    let yaml_end = block[yaml_start..].find("```").unwrap() + yaml_start;
+    let scenario = load(&block[yaml_start..yaml_end]).unwrap_or_else(|d| panic!("{}", d[0].render("docs")));
+    assert_eq!(scenario.expect.len(), 3);
+}
