@@ -14,7 +14,7 @@ step "native tests (cargo test --workspace)"
 cargo test --workspace --locked
 
 step "wasm tests in headless Chromium (cargo test --target wasm32-unknown-unknown --test web)"
-cargo test --locked --target wasm32-unknown-unknown --features web --test web
+cargo test --locked --target wasm32-unknown-unknown --no-default-features --features web --test web
 
 step "release build (trunk build --release)"
 trunk build --release --locked
