@@ -23,8 +23,9 @@ use crate::ids::{
 };
 use crate::intern::{Interner, NO_GROUP};
 use crate::metrics::{QueueMetrics, TopicMetrics};
-use crate::queue::{content_dedup_id, Ctx, DeadMove, MessageState, Msg, Queue};
+use crate::queue::{content_dedup_id, Ctx, DeadMove, MessageState, Queue};
 use crate::rng::Rng;
+use crate::store::{Msg, Store};
 use crate::time::Millis;
 use crate::topic::{envelope, PendingDelivery, Subscription, Topic};
 
@@ -65,6 +66,17 @@ pub struct GroupLaneView {
     pub group: Arc<str>,
     pub messages: Vec<MessageView>,
     /// The in-flight head that holds the rest of the group back, if any.
+    pub blocked_by: Option<MessageId>,
+}
+
+/// One FIFO group in brief (see `Broker::queue_groups`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupSummary {
+    pub group: Arc<str>,
+    /// Messages of the group not in flight (visible or delayed).
+    pub waiting: u32,
+    pub in_flight: u32,
+    /// The in-flight head holding the rest of the group back.
     pub blocked_by: Option<MessageId>,
 }
 
@@ -375,7 +387,7 @@ impl Broker {
             for mv in moves {
                 let ix = mv.dead_letter.0 as usize;
                 if let Some(q) = self.queues.get_mut(ix) {
-                    q.insert_moved(&mut ctx, mv.message, mv.msg);
+                    q.insert_moved(&mut ctx, mv.msg);
                     if !touched.contains(&ix) {
                         touched.push(ix);
                     }
@@ -836,8 +848,8 @@ impl Broker {
     /// A read-only picture of a queue for the UI (allocates; not for the hot path).
     pub fn queue_view(&self, queue: QueueId, now: Millis) -> Option<QueueView> {
         let q = self.queues.get(queue.0 as usize)?;
-        let view = |id: MessageId, m: &Msg| MessageView {
-            message: id,
+        let view = |m: &Msg| MessageView {
+            message: m.id,
             state: m.state,
             visible_at: m.visible_at,
             receive_count: m.receive_count,
@@ -850,7 +862,7 @@ impl Broker {
             meta: m.meta,
             body: m.payload.clone(),
         };
-        let messages = q.msgs.iter().map(|(&id, m)| view(id, m)).collect();
+        let messages = q.msgs.iter().map(view).collect();
         let mut groups: Vec<GroupLaneView> = q
             .lanes
             .iter()
@@ -859,10 +871,10 @@ impl Broker {
                 let messages: Vec<MessageView> = lane
                     .msgs
                     .iter()
-                    .filter_map(|id| q.msgs.get(id).map(|m| view(*id, m)))
+                    .filter_map(|&slot| q.msgs.at_slot(slot).map(view))
                     .collect();
                 let blocked_by = if q.is_blocked(g) {
-                    lane.msgs.front().copied()
+                    messages.first().map(|m| m.message)
                 } else {
                     None
                 };
@@ -898,14 +910,45 @@ impl Broker {
         Ok(())
     }
 
-    /// Bytes of bookkeeping per stored message, excluding payload bytes: the record plus its
-    /// entries in the queue's indexes (id map key, timer or ready entry, FIFO lane entry),
-    /// not counting B-tree node overhead.
+    /// Bytes of bookkeeping per in-flight message, excluding payload bytes: the 64-byte record,
+    /// its 12-byte entry in the id-ordered list and its 16-byte timer entry, plus 4 bytes of FIFO
+    /// group lane (92 + 4 = 96). Allocation slack comes on top; `tests/memory.rs` measures it.
     pub fn bytes_per_message() -> u64 {
-        let record = std::mem::size_of::<Msg>() + std::mem::size_of::<MessageId>();
-        let timer = std::mem::size_of::<(Millis, MessageId)>();
-        let lane = std::mem::size_of::<MessageId>();
-        (record + timer + lane) as u64
+        Store::bytes_per_record() + std::mem::size_of::<u32>() as u64
+    }
+
+    /// FIFO group lanes of a queue without per-message detail (cheap enough for every frame):
+    /// per group, messages waiting (visible or delayed), in flight, and the in-flight head that
+    /// blocks the group (if the group is blocked). Empty for standard queues.
+    pub fn queue_groups(&self, queue: QueueId) -> Vec<GroupSummary> {
+        let Some(q) = self.queues.get(queue.0 as usize) else {
+            return Vec::new();
+        };
+        let mut groups: Vec<GroupSummary> = q
+            .lanes
+            .iter()
+            .filter_map(|(&g, lane)| {
+                let group = self.groups.name(g)?;
+                let msgs = lane.msgs.iter().filter_map(|&slot| q.msgs.at_slot(slot));
+                let in_flight = msgs.filter(|m| m.state == MessageState::InFlight).count() as u32;
+                let blocked_by = if q.is_blocked(g) {
+                    lane.msgs
+                        .front()
+                        .and_then(|&slot| q.msgs.at_slot(slot))
+                        .map(|m| m.id)
+                } else {
+                    None
+                };
+                Some(GroupSummary {
+                    group,
+                    waiting: lane.msgs.len() as u32 - in_flight,
+                    in_flight,
+                    blocked_by,
+                })
+            })
+            .collect();
+        groups.sort_by(|a, b| a.group.cmp(&b.group));
+        groups
     }
 }
 

@@ -50,6 +50,7 @@ mod intern;
 pub mod metrics;
 pub mod queue;
 pub mod rng;
+mod store;
 pub mod time;
 mod topic;
 
@@ -57,7 +58,7 @@ pub use api::{
     BatchFailure, BatchResponse, DeleteBatchEntry, GroupName, PublishRequest, PublishResponse,
     ReceiveRequest, ReceiveResponse, SendBatchEntry, SendRequest, SendResponse,
 };
-pub use broker::{Broker, GroupLaneView, MessageView, QueueView};
+pub use broker::{Broker, GroupLaneView, GroupSummary, MessageView, QueueView};
 pub use config::{
     limits, DedupScope, FilterPolicyScope, QueueConfig, RedrivePolicy, SubscriptionConfig,
     SubscriptionTarget, TopicConfig,

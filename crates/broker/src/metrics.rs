@@ -11,6 +11,7 @@ use serde::Serialize;
 ///   `accepted = deleted + dead_lettered + expired + purged + visible + in_flight + delayed`,
 ///   where `dead_lettered` counts records moved OUT of this queue to its dead-letter queue.
 /// - `received` counts hand-outs; `redelivered` those with a receive count above 1.
+/// - `visible`, `in_flight`, `delayed` are the records stored now; `max_visible` the peak of `visible`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct QueueMetrics {
     pub sent: u64,
@@ -25,6 +26,8 @@ pub struct QueueMetrics {
     pub expired: u64,
     pub purged: u64,
     pub visible: u64,
+    /// The largest `visible` ever reached (exact, updated on every change).
+    pub max_visible: u64,
     pub in_flight: u64,
     pub delayed: u64,
 }

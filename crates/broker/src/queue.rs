@@ -6,53 +6,26 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::api::{ReceiveRequest, ReceiveResponse, SendRequest, SendResponse};
 use crate::config::{limits, validate_token, DedupScope, QueueConfig};
 use crate::error::{ApiError, ErrorCode};
 use crate::event::{BrokerEvent, DeleteNoop};
-use crate::ids::{
-    MessageId, MessageMeta, Payload, PollId, QueueId, ReceiptHandle, ReceivedMessage, TopicId,
-};
+use crate::ids::{MessageId, Payload, PollId, QueueId, ReceiptHandle, ReceivedMessage, TopicId};
 use crate::intern::{Interner, NO_GROUP};
 use crate::metrics::QueueMetrics;
-use crate::rng::Rng;
+use crate::rng::{Chance, Rng};
 use crate::time::Millis;
 
-/// Where a message record is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum MessageState {
-    /// Waiting for its DelaySeconds to pass.
-    Delayed,
-    /// Can be received.
-    Visible,
-    /// Received, not yet deleted, inside its visibility timeout.
-    InFlight,
-}
-
-/// One stored message record. Kept small (see `bytes_per_message`): the payload is shared and the
-/// group id is interned.
-#[derive(Clone, Debug)]
-pub(crate) struct Msg {
-    pub payload: Arc<Payload>,
-    pub meta: MessageMeta,
-    /// When this record was enqueued; retention counts from here.
-    pub sent_at: Millis,
-    /// End of the delay (Delayed) or of the visibility timeout (InFlight).
-    pub visible_at: Millis,
-    /// Last receive, for the 12-hour visibility limit.
-    pub received_at: Millis,
-    pub receive_count: u32,
-    pub group: u32,
-    pub state: MessageState,
-}
+pub use crate::store::MessageState;
+use crate::store::{Msg, Store};
 
 /// A FIFO message group: its undeleted messages in send order.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Lane {
-    pub msgs: VecDeque<MessageId>,
+    /// Slots (in the queue's store) of the group's undeleted messages, oldest first.
+    pub msgs: VecDeque<u32>,
     /// The key under which this group sits in `Queue::avail` (its head, when the head is visible).
     avail_key: Option<MessageId>,
 }
@@ -77,7 +50,7 @@ struct Attempt {
 #[derive(Clone, Debug)]
 pub(crate) struct DeadMove {
     pub dead_letter: QueueId,
-    pub message: MessageId,
+    /// The record, already carrying its id in the dead-letter queue.
     pub msg: Msg,
 }
 
@@ -111,12 +84,8 @@ pub(crate) struct Queue {
     pub id: QueueId,
     pub cfg: QueueConfig,
     pub fifo: bool,
-    /// Every stored record by id; ids grow with enqueue time, so the first is the oldest.
-    pub msgs: BTreeMap<MessageId, Msg>,
-    /// Standard: visible records.
-    ready: BTreeSet<MessageId>,
-    /// Delayed and in-flight records, by the time they turn visible.
-    timers: BTreeSet<(Millis, MessageId)>,
+    /// Every stored record; ids grow with enqueue time, so the smallest id is the oldest.
+    pub msgs: Store,
     /// FIFO: message groups with undeleted messages.
     pub lanes: BTreeMap<u32, Lane>,
     /// FIFO: groups whose head is visible, by head id (oldest head first).
@@ -163,10 +132,8 @@ impl Queue {
         Queue {
             id,
             fifo: cfg.is_fifo(),
+            msgs: Store::new(!cfg.is_fifo()),
             cfg,
-            msgs: BTreeMap::new(),
-            ready: BTreeSet::new(),
-            timers: BTreeSet::new(),
             lanes: BTreeMap::new(),
             avail: BTreeSet::new(),
             blocked: BTreeSet::new(),
@@ -182,54 +149,29 @@ impl Queue {
 
     // ----- indexes -------------------------------------------------------------------------
 
-    fn unindex(&mut self, id: MessageId, state: MessageState, visible_at: Millis) {
-        match state {
-            MessageState::Visible => {
-                if !self.fifo {
-                    self.ready.remove(&id);
-                }
-                self.metrics.visible -= 1;
-            }
-            MessageState::Delayed => {
-                self.timers.remove(&(visible_at, id));
-                self.metrics.delayed -= 1;
-            }
-            MessageState::InFlight => {
-                self.timers.remove(&(visible_at, id));
-                self.metrics.in_flight -= 1;
-            }
+    fn count_state(&mut self, state: MessageState, up: bool) {
+        let counter = match state {
+            MessageState::Visible => &mut self.metrics.visible,
+            MessageState::Delayed => &mut self.metrics.delayed,
+            MessageState::InFlight => &mut self.metrics.in_flight,
+        };
+        if up {
+            *counter += 1;
+        } else {
+            *counter -= 1;
         }
-    }
-
-    fn index(&mut self, id: MessageId, state: MessageState, visible_at: Millis) {
-        match state {
-            MessageState::Visible => {
-                if !self.fifo {
-                    self.ready.insert(id);
-                }
-                self.metrics.visible += 1;
-            }
-            MessageState::Delayed => {
-                self.timers.insert((visible_at, id));
-                self.metrics.delayed += 1;
-            }
-            MessageState::InFlight => {
-                self.timers.insert((visible_at, id));
-                self.metrics.in_flight += 1;
-            }
+        if state == MessageState::Visible && self.metrics.visible > self.metrics.max_visible {
+            self.metrics.max_visible = self.metrics.visible;
         }
     }
 
     /// Moves a record to `state` (until `visible_at` for Delayed/InFlight), keeping every index right.
     fn set_state(&mut self, id: MessageId, state: MessageState, visible_at: Millis) {
-        let Some(m) = self.msgs.get_mut(&id) else {
-            return;
-        };
-        let (old_state, old_visible_at, group) = (m.state, m.visible_at, m.group);
-        m.state = state;
-        m.visible_at = visible_at;
-        self.unindex(id, old_state, old_visible_at);
-        self.index(id, state, visible_at);
+        let Some(m) = self.msgs.get(id) else { return };
+        let (old_state, group) = (m.state, m.group);
+        self.msgs.set_state(id, state, visible_at);
+        self.count_state(old_state, false);
+        self.count_state(state, true);
         if self.fifo {
             self.refresh_group(group);
         }
@@ -240,12 +182,11 @@ impl Queue {
         let Some(lane) = self.lanes.get_mut(&group) else {
             return;
         };
-        let head = lane.msgs.front().copied();
-        let head_state = head.and_then(|h| self.msgs.get(&h)).map(|m| m.state);
-        let new_key = if head_state == Some(MessageState::Visible) {
-            head
-        } else {
-            None
+        let head = lane.msgs.front().and_then(|&slot| self.msgs.at_slot(slot));
+        let head_state = head.map(|m| m.state);
+        let new_key = match head {
+            Some(m) if m.state == MessageState::Visible => Some(m.id),
+            _ => None,
         };
         if lane.avail_key != new_key {
             if let Some(old) = lane.avail_key {
@@ -266,23 +207,23 @@ impl Queue {
         }
     }
 
-    fn insert(&mut self, id: MessageId, msg: Msg) {
-        let (state, visible_at, group) = (msg.state, msg.visible_at, msg.group);
-        self.msgs.insert(id, msg);
-        self.index(id, state, visible_at);
+    fn insert(&mut self, msg: Msg) {
+        let (state, group) = (msg.state, msg.group);
+        let slot = self.msgs.insert(msg);
+        self.count_state(state, true);
         if self.fifo {
-            self.lanes.entry(group).or_default().msgs.push_back(id);
+            self.lanes.entry(group).or_default().msgs.push_back(slot);
             self.refresh_group(group);
         }
     }
 
     /// Takes a record out of the queue entirely (delete, expiry, DLQ move).
     fn remove(&mut self, id: MessageId) -> Option<Msg> {
-        let msg = self.msgs.remove(&id)?;
-        self.unindex(id, msg.state, msg.visible_at);
+        let (slot, msg) = self.msgs.remove(id)?;
+        self.count_state(msg.state, false);
         if self.fifo {
             if let Some(lane) = self.lanes.get_mut(&msg.group) {
-                if let Some(pos) = lane.msgs.iter().position(|&x| x == id) {
+                if let Some(pos) = lane.msgs.iter().position(|&x| x == slot) {
                     lane.msgs.remove(pos);
                 }
             }
@@ -296,7 +237,7 @@ impl Queue {
         if self.fifo {
             !self.avail.is_empty()
         } else {
-            !self.ready.is_empty()
+            self.msgs.has_ready()
         }
     }
 
@@ -376,7 +317,7 @@ impl Queue {
         } else if let Some(group) = &req.group_id {
             validate_token("MessageGroupId", group)?;
         }
-        if self.msgs.len() as u64 >= limits::MAX_QUEUE_DEPTH {
+        if self.msgs.len() >= limits::MAX_QUEUE_DEPTH {
             return Err(ApiError::new(
                 ErrorCode::OverLimit,
                 format!(
@@ -454,20 +395,13 @@ impl Queue {
         } else {
             MessageState::Visible
         };
-        let msg = Msg {
-            payload: Arc::new(Payload {
-                body: req.body,
-                attributes: req.attributes,
-            }),
-            meta: req.meta,
-            sent_at: now,
-            visible_at,
-            received_at: now,
-            receive_count: 0,
-            group,
-            state,
-        };
-        self.insert(id, msg);
+        let payload = Arc::new(Payload {
+            body: req.body,
+            attributes: req.attributes,
+        });
+        self.insert(Msg::new(
+            id, payload, req.meta, now, visible_at, group, state,
+        ));
         self.metrics.accepted += 1;
         ctx.out.push(BrokerEvent::Accepted {
             queue: self.id,
@@ -506,13 +440,13 @@ impl Queue {
     /// the id and the original enqueue time; FIFO queues reset the enqueue time (and the broker
     /// gives a new id, so ids stay in enqueue order).
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
-    pub(crate) fn insert_moved(&mut self, ctx: &mut Ctx, id: MessageId, mut msg: Msg) {
+    pub(crate) fn insert_moved(&mut self, ctx: &mut Ctx, mut msg: Msg) {
         if self.fifo {
             msg.sent_at = ctx.now;
         }
         msg.state = MessageState::Visible;
         msg.visible_at = ctx.now;
-        self.insert(id, msg);
+        self.insert(msg);
         self.metrics.accepted += 1;
         self.metrics.dead_letter_arrivals += 1;
     }
@@ -627,7 +561,7 @@ impl Queue {
         let attempt = self.attempts.remove(pos)?;
         let unchanged = attempt.batch.iter().all(|h| {
             self.msgs
-                .get(&h.message)
+                .get(h.message)
                 .is_some_and(|m| m.state == MessageState::InFlight && m.receive_count == h.receive)
         });
         if !unchanged {
@@ -637,10 +571,11 @@ impl Queue {
         let mut batch = Vec::with_capacity(attempt.batch.len());
         for handle in &attempt.batch {
             self.set_state(handle.message, MessageState::InFlight, visible_again_at);
-            if let Some(m) = self.msgs.get_mut(&handle.message) {
-                m.received_at = now;
-            }
-            let m = &self.msgs[&handle.message];
+            let Some(m) = self.msgs.get_mut(handle.message) else {
+                continue;
+            };
+            m.set_received_at(now);
+            let m = &*m;
             batch.push(ReceivedMessage {
                 message: handle.message,
                 receipt: *handle,
@@ -692,20 +627,25 @@ impl Queue {
         let mut batch = Vec::new();
         let mut copies = Vec::new();
         while (batch.len() as u64) < max as u64 {
-            let mut candidates = self.ready.iter();
-            let Some(&first) = candidates.next() else {
+            let Some(first) = self.msgs.pop_ready() else {
                 break;
             };
-            let second = candidates.next().copied();
             let mut pick = first;
-            if let Some(second) = second {
-                if ctx.rng.chance(self.cfg.reorder_chance) {
-                    pick = second;
-                    ctx.out.push(BrokerEvent::Reordered {
-                        queue: self.id,
-                        message: second,
-                        skipped: first,
-                    });
+            // Only draw when there is a choice, so switching reordering on changes nothing for
+            // a queue holding one message.
+            if self.cfg.reorder_chance != Chance::NEVER {
+                if let Some(second) = self.msgs.pop_ready() {
+                    if ctx.rng.chance(self.cfg.reorder_chance) {
+                        pick = second;
+                        self.msgs.unpop(first);
+                        ctx.out.push(BrokerEvent::Reordered {
+                            queue: self.id,
+                            message: second,
+                            skipped: first,
+                        });
+                    } else {
+                        self.msgs.unpop(second);
+                    }
                 }
             }
             if self.past_max_receives(pick) {
@@ -749,12 +689,14 @@ impl Queue {
             cursor = Some((head, group));
             let mut i = 0usize;
             while (batch.len() as u64) < max as u64 {
-                let Some(id) = self.lanes.get(&group).and_then(|l| l.msgs.get(i).copied()) else {
+                let slot = self.lanes.get(&group).and_then(|l| l.msgs.get(i).copied());
+                let Some(m) = slot.and_then(|slot| self.msgs.at_slot(slot)) else {
                     break;
                 };
-                if self.msgs.get(&id).map(|m| m.state) != Some(MessageState::Visible) {
+                if m.state != MessageState::Visible {
                     break;
                 }
+                let id = m.id;
                 if self.past_max_receives(id) {
                     self.dead_letter(ctx, id);
                     continue;
@@ -783,18 +725,20 @@ impl Queue {
             let Some(lane) = self.lanes.get(&group) else {
                 continue;
             };
-            let Some(&head) = lane.msgs.front() else {
+            let Some(head) = lane.msgs.front().and_then(|&s| self.msgs.at_slot(s)) else {
                 continue;
             };
+            let head = head.id;
             let waiting = lane
                 .msgs
                 .iter()
-                .copied()
-                .find(|id| self.msgs.get(id).map(|m| m.state) != Some(MessageState::InFlight));
+                .filter_map(|&s| self.msgs.at_slot(s))
+                .find(|m| m.state != MessageState::InFlight);
             let Some(waiting) = waiting else { continue };
-            if self.msgs.get(&waiting).map(|m| m.state) != Some(MessageState::Visible) {
+            if waiting.state != MessageState::Visible {
                 continue;
             }
+            let waiting = waiting.id;
             let Some(name) = ctx.group_name(group) else {
                 continue;
             };
@@ -809,7 +753,7 @@ impl Queue {
     }
 
     fn past_max_receives(&self, id: MessageId) -> bool {
-        match (&self.cfg.redrive, self.msgs.get(&id)) {
+        match (&self.cfg.redrive, self.msgs.get(id)) {
             (Some(redrive), Some(m)) => m.receive_count >= redrive.max_receive_count,
             _ => false,
         }
@@ -821,7 +765,9 @@ impl Queue {
         let Some(redrive) = self.cfg.redrive else {
             return;
         };
-        let Some(msg) = self.remove(id) else { return };
+        let Some(mut msg) = self.remove(id) else {
+            return;
+        };
         self.metrics.dead_lettered += 1;
         let new_id = if self.fifo { ctx.new_message_id() } else { id };
         ctx.out.push(BrokerEvent::DeadLettered {
@@ -833,9 +779,9 @@ impl Queue {
             receive_count: msg.receive_count,
             max_receive_count: redrive.max_receive_count,
         });
+        msg.id = new_id;
         ctx.dead.push(DeadMove {
             dead_letter: redrive.dead_letter,
-            message: new_id,
             msg,
         });
     }
@@ -852,10 +798,10 @@ impl Queue {
         self.set_state(id, MessageState::InFlight, visible_again_at);
         let m = self
             .msgs
-            .get_mut(&id)
+            .get_mut(id)
             .expect("take: record exists (checked by caller)");
         m.receive_count += 1;
-        m.received_at = ctx.now;
+        m.set_received_at(ctx.now);
         let received = ReceivedMessage {
             message: id,
             receipt: ReceiptHandle {
@@ -889,25 +835,24 @@ impl Queue {
     /// visible when the original's visibility timeout ends, even if the original is deleted.
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html>
     fn inject_duplicate(&mut self, ctx: &mut Ctx, original: MessageId) {
-        let Some(m) = self.msgs.get(&original) else {
+        let Some(m) = self.msgs.get(original) else {
             return;
         };
-        let copy = Msg {
-            payload: m.payload.clone(),
-            meta: m.meta,
-            sent_at: ctx.now,
-            visible_at: m.visible_at.max(ctx.now),
-            received_at: ctx.now,
-            receive_count: 0,
-            group: m.group,
-            state: if m.visible_at > ctx.now {
-                MessageState::Delayed
-            } else {
-                MessageState::Visible
-            },
+        let state = if m.visible_at > ctx.now {
+            MessageState::Delayed
+        } else {
+            MessageState::Visible
         };
+        let (payload, meta, visible_at, group) = (
+            m.payload.clone(),
+            m.meta,
+            m.visible_at.max(ctx.now),
+            m.group,
+        );
         let id = ctx.new_message_id();
-        self.insert(id, copy);
+        self.insert(Msg::new(
+            id, payload, meta, ctx.now, visible_at, group, state,
+        ));
         self.metrics.accepted += 1;
         self.metrics.duplicates_injected += 1;
         ctx.out.push(BrokerEvent::DuplicateInjected {
@@ -930,7 +875,7 @@ impl Queue {
                 ),
             ));
         }
-        if let Some(m) = self.msgs.get(&receipt.message) {
+        if let Some(m) = self.msgs.get(receipt.message) {
             if receipt.receive > m.receive_count {
                 return Err(ApiError::new(
                     ErrorCode::ReceiptHandleIsInvalid,
@@ -965,7 +910,7 @@ impl Queue {
         receipt: &ReceiptHandle,
     ) -> Result<(), ApiError> {
         self.check_receipt(receipt)?;
-        let Some(m) = self.msgs.get(&receipt.message) else {
+        let Some(m) = self.msgs.get(receipt.message) else {
             ctx.out.push(BrokerEvent::DeleteIgnored {
                 queue: self.id,
                 message: receipt.message,
@@ -1002,7 +947,7 @@ impl Queue {
             )));
         }
         self.check_receipt(receipt)?;
-        let Some(m) = self.msgs.get(&receipt.message) else {
+        let Some(m) = self.msgs.get(receipt.message) else {
             return Err(ApiError::new(
                 ErrorCode::ReceiptHandleIsInvalid,
                 format!(
@@ -1022,7 +967,7 @@ impl Queue {
         }
         let visible_at = ctx.now.plus(timeout_s as u64 * 1000);
         let limit = m
-            .received_at
+            .received_at()
             .plus(limits::MAX_VISIBILITY_TIMEOUT_S as u64 * 1000);
         if visible_at > limit {
             return Err(invalid(format!(
@@ -1057,10 +1002,8 @@ impl Queue {
                 ));
             }
         }
-        let n = self.msgs.len() as u64;
+        let n = self.msgs.len();
         self.msgs.clear();
-        self.ready.clear();
-        self.timers.clear();
         self.lanes.clear();
         self.avail.clear();
         self.blocked.clear();
@@ -1095,11 +1038,10 @@ impl Queue {
     /// Earliest time something changes by itself: a delay or visibility timeout ends, the oldest
     /// record expires, or a long poll runs out.
     pub(crate) fn next_deadline(&self) -> Option<Millis> {
-        let timer = self.timers.first().map(|&(t, _)| t);
+        let timer = self.msgs.next_timer();
         let retention = self
             .msgs
-            .values()
-            .next()
+            .oldest()
             .map(|m| m.sent_at.plus(self.cfg.retention_s as u64 * 1000));
         let poll = self.poll_deadlines.first().map(|&(t, _)| t);
         [timer, retention, poll].into_iter().flatten().min()
@@ -1109,12 +1051,8 @@ impl Queue {
     /// expiries, then waiting polls get messages, then polls that ran out return empty.
     pub(crate) fn fire_due(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
-        while let Some(&(t, id)) = self.timers.first() {
-            if t > now {
-                break;
-            }
-            let Some(m) = self.msgs.get(&id) else {
-                self.timers.remove(&(t, id));
+        while let Some(id) = self.msgs.pop_due(now) {
+            let Some(m) = self.msgs.get(id) else {
                 continue;
             };
             let (state, group, receive_count) = (m.state, m.group, m.receive_count);
@@ -1155,10 +1093,11 @@ impl Queue {
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-basic-architecture.html>
     fn expire(&mut self, ctx: &mut Ctx) {
         let retention_ms = self.cfg.retention_s as u64 * 1000;
-        while let Some((&id, m)) = self.msgs.iter().next() {
+        while let Some(m) = self.msgs.oldest() {
             if m.sent_at.plus(retention_ms) > ctx.now {
                 break;
             }
+            let id = m.id;
             let age_ms = ctx.now.since(m.sent_at);
             let msg = self.remove(id).expect("expire: record exists");
             self.metrics.expired += 1;
@@ -1201,7 +1140,8 @@ impl Queue {
         self.metrics
             .check_conservation()
             .map_err(|e| format!("{name}: {e}"))?;
-        let count = |s: MessageState| self.msgs.values().filter(|m| m.state == s).count() as u64;
+        self.msgs.check().map_err(|e| format!("{name}: {e}"))?;
+        let count = |s: MessageState| self.msgs.iter().filter(|m| m.state == s).count() as u64;
         let (visible, in_flight, delayed) = (
             count(MessageState::Visible),
             count(MessageState::InFlight),
@@ -1219,46 +1159,32 @@ impl Queue {
                 self.metrics.visible, self.metrics.in_flight, self.metrics.delayed
             ));
         }
-        if self.timers.len() as u64 != in_flight + delayed {
-            return Err(format!(
-                "{name}: {} timers for {} in-flight/delayed records",
-                self.timers.len(),
-                in_flight + delayed
-            ));
-        }
         if self.fifo {
             let in_lanes: u64 = self.lanes.values().map(|l| l.msgs.len() as u64).sum();
-            if in_lanes != self.msgs.len() as u64 {
+            if in_lanes != self.msgs.len() {
                 return Err(format!(
                     "{name}: {in_lanes} records in group lanes but {} stored",
                     self.msgs.len()
                 ));
             }
             for lane in self.lanes.values() {
-                if lane
+                let ids: Vec<MessageId> = lane
                     .msgs
                     .iter()
-                    .zip(lane.msgs.iter().skip(1))
-                    .any(|(a, b)| a >= b)
-                {
+                    .filter_map(|&s| self.msgs.at_slot(s))
+                    .map(|m| m.id)
+                    .collect();
+                if ids.len() != lane.msgs.len() || ids.windows(2).any(|w| w[0] >= w[1]) {
                     return Err(format!("{name}: a group lane is not in send order"));
                 }
             }
-        } else if self.ready.len() as u64 != visible {
-            return Err(format!(
-                "{name}: {} ready entries for {visible} visible records",
-                self.ready.len()
-            ));
         }
         Ok(())
     }
 
     /// Age of the oldest stored record.
     pub(crate) fn oldest_age_ms(&self, now: Millis) -> u64 {
-        self.msgs
-            .values()
-            .next()
-            .map_or(0, |m| now.since(m.sent_at))
+        self.msgs.oldest().map_or(0, |m| now.since(m.sent_at))
     }
 
     /// Number of waiting long polls.

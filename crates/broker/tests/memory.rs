@@ -84,20 +84,23 @@ fn measure(cfg: QueueConfig, group_of: impl Fn(u64) -> Option<String>) -> (i64, 
 #[test]
 fn memory_per_message_excluding_payload() {
     let (std_stored, std_in_flight) = measure(QueueConfig::new("standard"), |_| None);
-    // Every message its own group, so all of them can be in flight at once (group names and
-    // the 5-minute dedup entries are counted in these figures).
-    let (fifo_stored, fifo_in_flight) =
-        measure(QueueConfig::new("f.fifo"), |i| Some(format!("g{i}")));
+    // 16 groups: only the heads can be in flight, so the FIFO figure is for stored messages and
+    // includes the message's 5-minute deduplication entry.
+    let (fifo_stored, _) = measure(QueueConfig::new("f.fifo"), |i| Some(format!("g{}", i % 16)));
     println!(
-        "bookkeeping estimate (record + index entries): {} B",
+        "data per in-flight message (record 64 + order entry 12 + timer 16 [+ FIFO lane 4]): {} B",
         Broker::bytes_per_message()
     );
-    println!("standard queue: {std_stored} B per stored message, {std_in_flight} B per in-flight message");
-    println!("FIFO queue (one group and one dedup id per message): {fifo_stored} B stored, {fifo_in_flight} B in flight");
-    // G8 "acceptable" budget from the performance note (the 96 B world-class target is the
-    // engine's to state, measured in its benchmark).
+    println!("standard queue, {N} messages: {std_stored} B per stored message, {std_in_flight} B per in-flight message");
+    println!("FIFO queue, {N} messages in 16 groups: {fifo_stored} B per stored message incl. its dedup entry");
+    // G8 "acceptable" budget from the performance note; the gap to the data figure above is
+    // allocation slack of the doubling index vectors (a 20 000-entry vector has 32 768 slots).
     assert!(
-        std_in_flight <= 256,
+        std_in_flight <= 160,
         "standard: {std_in_flight} B per in-flight message"
+    );
+    assert!(
+        fifo_stored <= 256,
+        "FIFO: {fifo_stored} B per stored message"
     );
 }
