@@ -624,7 +624,7 @@ impl<'a> Builder<'a> {
         let service = |name: &str| self.services.get(name).copied();
         let link = |ends: &[String], field: &str, diags: &mut Vec<Diagnostic>| {
             let found = ends
-                .get(0)
+                .first()
                 .zip(ends.get(1))
                 .and_then(|(a, b)| self.link_id(a, b));
             if found.is_none() {
@@ -701,6 +701,9 @@ pub(crate) fn trigger(
     else {
         return Err(usage());
     };
+    if !TRIGGER_METRICS.contains(&metric.as_str()) {
+        return Err(usage());
+    }
     let service = *services
         .get(target.as_str())
         .ok_or_else(|| format!("no service named `{target}`"))?;

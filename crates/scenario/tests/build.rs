@@ -23,7 +23,6 @@ services:
   - name: audit
     rpc_server: {}
 queues:
-  - name: orders.fifo-dlq.fifo
   - name: orders
     fifo: false
     visibility_timeout: 45s
@@ -43,23 +42,49 @@ fn to_spec_resolves_names_units_and_order() {
     let scenario = load(TEXT).unwrap_or_else(|d| panic!("{}", d[0].render("t")));
     let spec = scenario.to_spec().unwrap();
     assert_eq!(spec.seed, 9);
-    assert_eq!((spec.limits.until, spec.limits.max_events), (Millis(60_000), 5_000));
+    assert_eq!(
+        (spec.limits.until, spec.limits.max_events),
+        (Millis(60_000), 5_000)
+    );
     let names: Vec<&str> = spec.queues.iter().map(|q| q.name.as_str()).collect();
     let orders = names.iter().position(|n| *n == "orders").unwrap();
     let dlq = names.iter().position(|n| *n == "orders-dlq").unwrap();
-    assert!(dlq < orders, "a dead-letter queue is created first: {names:?}");
+    assert!(
+        dlq < orders,
+        "a dead-letter queue is created first: {names:?}"
+    );
     let q = &spec.queues[orders];
     assert_eq!(q.visibility_timeout_s, 45);
-    assert_eq!(q.redrive.map(|r| (r.dead_letter.0 as usize, r.max_receive_count)), Some((dlq, 4)));
+    assert_eq!(
+        q.redrive
+            .map(|r| (r.dead_letter.0 as usize, r.max_receive_count)),
+        Some((dlq, 4))
+    );
     match &spec.services[0].behaviour {
         Behaviour::Producer(p) => {
-            assert!(matches!(p.schedule, Schedule::Rate { per_second: 4, count: 8, .. }), "{:?}", p.schedule);
-            assert_eq!(p.target, Target::Queue(switchboard_engine::broker::QueueId(orders as u32)));
+            assert!(
+                matches!(
+                    p.schedule,
+                    Schedule::Rate {
+                        per_second: 4,
+                        count: 8,
+                        ..
+                    }
+                ),
+                "{:?}",
+                p.schedule
+            );
+            assert_eq!(
+                p.target,
+                Target::Queue(switchboard_engine::broker::QueueId(orders as u32))
+            );
         }
         other => panic!("{other:?}"),
     }
     match &spec.services[2].behaviour {
-        Behaviour::Producer(p) => assert!(matches!(&p.schedule, Schedule::Times(t) if t.len() == 3 && t[2] == Millis(600))),
+        Behaviour::Producer(p) => assert!(
+            matches!(&p.schedule, Schedule::Times(t) if t.len() == 3 && t[2] == Millis(600))
+        ),
         other => panic!("{other:?}"),
     }
     match &spec.services[1].behaviour {
@@ -68,8 +93,14 @@ fn to_spec_resolves_names_units_and_order() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(spec.topics[0].subscriptions[0].target, SubscriptionTarget::Endpoint(4));
-    assert_eq!(spec.topics[0].subscriptions[0].filter_policy.as_deref(), Some(r#"{"type":["a"]}"#));
+    assert_eq!(
+        spec.topics[0].subscriptions[0].target,
+        SubscriptionTarget::Endpoint(4)
+    );
+    assert_eq!(
+        spec.topics[0].subscriptions[0].filter_policy.as_deref(),
+        Some(r#"{"type":["a"]}"#)
+    );
 }
 
 #[test]
@@ -82,21 +113,37 @@ fn implied_links_join_everyone_who_talks() {
     assert!(names.contains(&"odd->billing".to_string()), "{names:?}");
     assert!(names.contains(&"events->audit".to_string()), "{names:?}");
     assert_eq!(spec.links.len(), names.len());
-    assert!(spec.links.iter().any(|l| matches!((l.source, l.target), (Node::Service(_), Node::Service(_)))));
+    assert!(spec
+        .links
+        .iter()
+        .any(|l| matches!((l.source, l.target), (Node::Service(_), Node::Service(_)))));
 }
 
 #[test]
 fn faults_become_engine_triggers_and_actions() {
     let spec = load(TEXT).unwrap().to_spec().unwrap();
-    assert!(matches!(spec.faults[0].at, Trigger::AfterEvent { nth: 2, .. }));
+    assert!(matches!(
+        spec.faults[0].at,
+        Trigger::AfterEvent { nth: 2, .. }
+    ));
     assert!(matches!(spec.faults[0].action, FaultAction::Crash { .. }));
     assert_eq!(spec.faults[1].at, Trigger::At(Millis(5_000)));
-    assert!(matches!(spec.faults[1].action, FaultAction::Partition { .. }));
+    assert!(matches!(
+        spec.faults[1].action,
+        FaultAction::Partition { .. }
+    ));
 }
 
 #[test]
 fn after_conditions_the_engine_cannot_trigger_on_are_refused() {
-    let text = TEXT.replace("after: received(worker) >= 2", "after: visible(orders) >= 2");
+    let text = TEXT.replace(
+        "after: received(worker) >= 2",
+        "after: visible(orders) >= 2",
+    );
     let d = load(&text).unwrap_err();
-    assert!(d.iter().any(|d| d.message.contains("a fault's `after:` is one")), "{d:?}");
+    assert!(
+        d.iter()
+            .any(|d| d.message.contains("a fault's `after:` is one")),
+        "{d:?}"
+    );
 }

@@ -451,6 +451,7 @@ fn the_documented_example_loads() {
     let block = &doc[start..];
     let yaml_start = block.find("```yaml\n").unwrap() + 8;
     let yaml_end = block[yaml_start..].find("```").unwrap() + yaml_start;
-    let scenario = load(&block[yaml_start..yaml_end]).unwrap_or_else(|d| panic!("{}", d[0].render("docs")));
+    let scenario =
+        load(&block[yaml_start..yaml_end]).unwrap_or_else(|d| panic!("{}", d[0].render("docs")));
     assert_eq!(scenario.expect.len(), 3);
 }
