@@ -223,7 +223,11 @@ impl App {
             let target = self.play_t + dt / 1000.0 * rate;
             let reached = s.run_until(target as u64, FRAME_EVENT_BUDGET);
             self.play_t = if reached { target } else { s.now_ms() as f64 };
-            if let Some(stop) = s.tour_stop(self.play_t as u64) {
+            // A closed tour no longer stops the run.
+            if let Some(stop) = s
+                .tour_stop(self.play_t as u64)
+                .filter(|_| self.tour.is_some())
+            {
                 self.tour = Some(stop.index);
                 if stop.pause {
                     self.playing = false;
@@ -451,8 +455,15 @@ impl Component for App {
         }
         if app.session.is_none() {
             let welcome = super::presets::welcome();
-            if let Err(errors) = app.open_text(welcome, false) {
-                app.error = Some(errors.join("\n"));
+            match app.open_text(welcome, false) {
+                Ok(()) => {
+                    app.tour = app
+                        .session
+                        .as_ref()
+                        .filter(|s| !s.tour().is_empty())
+                        .map(|_| 0)
+                }
+                Err(errors) => app.error = Some(errors.join("\n")),
             }
         }
         app
@@ -834,6 +845,15 @@ impl Component for App {
 
     fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
         if let Some(s) = &self.session {
+            if s.event_count() != self.rendered_events && self.tab == Tab::Log {
+                // Follow the newest event, the way a terminal log does.
+                if let Some(panel) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.query_selector(".tabpanel").ok().flatten())
+                {
+                    panel.set_scroll_top(panel.scroll_height());
+                }
+            }
             self.rendered_events = s.event_count();
             let m = s.metrics();
             self.history.push(&m);
@@ -904,7 +924,7 @@ impl App {
                 <button type="button" aria-label="Dismiss message" onclick={link.callback(|_| Msg::DismissNotice)}>{"✕"}</button>
             </div>
         });
-        html! { <>{ for error }{ for notice }</> }
+        html! { <div class="banners">{ for error }{ for notice }</div> }
     }
 
     fn controls(&self, ctx: &Context<Self>) -> Html {

@@ -18,5 +18,6 @@ pub mod view;
 /// Installs the panic banner and mounts the app on `<body>`.
 pub fn start() {
     platform::install_panic_hook();
+    platform::ensure_icon();
     yew::Renderer::<app::App>::new().render();
 }

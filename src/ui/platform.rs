@@ -160,3 +160,27 @@ fn show_fatal(msg: &str) {
     }
     let _ = body.append_child(&div);
 }
+
+/// Gives the page an icon when index.html has none, so the browser does not request /favicon.ico.
+pub fn ensure_icon() {
+    let Some(doc) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    if doc
+        .query_selector("link[rel~=icon]")
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        return;
+    }
+    let (Some(head), Ok(link)) = (doc.head(), doc.create_element("link")) else {
+        return;
+    };
+    let _ = link.set_attribute("rel", "icon");
+    let _ = link.set_attribute(
+        "href",
+        "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='7' fill='%230b5cad'/%3E%3C/svg%3E",
+    );
+    let _ = head.append_child(&link);
+}

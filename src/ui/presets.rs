@@ -5,10 +5,72 @@
 pub const EMPTY: &str = "version: 1\ntitle: Untitled system\nduration: 60s\n";
 
 /// (file stem, text), in gallery order. The first one is the welcome tour.
-pub const ALL: &[(&str, &str)] = &[(
-    "welcome",
-    include_str!("../../static/scenarios/welcome.yaml"),
-)];
+pub const ALL: &[(&str, &str)] = &[
+    (
+        "welcome",
+        include_str!("../../static/scenarios/welcome.yaml"),
+    ),
+    (
+        "s01-broker",
+        include_str!("../../static/scenarios/s01-broker.yaml"),
+    ),
+    (
+        "s01-mesh",
+        include_str!("../../static/scenarios/s01-mesh.yaml"),
+    ),
+    (
+        "s03-rpc-vs-message",
+        include_str!("../../static/scenarios/s03-rpc-vs-message.yaml"),
+    ),
+    (
+        "s05-christmas-tree",
+        include_str!("../../static/scenarios/s05-christmas-tree.yaml"),
+    ),
+    (
+        "s06-rest-edge-async-inside",
+        include_str!("../../static/scenarios/s06-rest-edge-async-inside.yaml"),
+    ),
+    (
+        "s07-load-levelling",
+        include_str!("../../static/scenarios/s07-load-levelling.yaml"),
+    ),
+    (
+        "s09-music-store",
+        include_str!("../../static/scenarios/s09-music-store.yaml"),
+    ),
+    (
+        "s10-competing-consumers",
+        include_str!("../../static/scenarios/s10-competing-consumers.yaml"),
+    ),
+    (
+        "s11-pubsub-over-sqs",
+        include_str!("../../static/scenarios/s11-pubsub-over-sqs.yaml"),
+    ),
+    (
+        "s16-dedup-window",
+        include_str!("../../static/scenarios/s16-dedup-window.yaml"),
+    ),
+    (
+        "s20-fifo-head-of-line",
+        include_str!("../../static/scenarios/s20-fifo-head-of-line.yaml"),
+    ),
+    (
+        "s21-visibility-timeout",
+        include_str!("../../static/scenarios/s21-visibility-timeout.yaml"),
+    ),
+    (
+        "s24-idempotent-consumers",
+        include_str!("../../static/scenarios/s24-idempotent-consumers.yaml"),
+    ),
+    (
+        "s26-durable-pubsub",
+        include_str!("../../static/scenarios/s26-durable-pubsub.yaml"),
+    ),
+    (
+        "s29-style-shootout",
+        include_str!("../../static/scenarios/s29-style-shootout.yaml"),
+    ),
+];
 
 /// The page opens on the welcome preset.
 pub fn welcome() -> &'static str {

@@ -209,13 +209,13 @@ fn node(p: &TopologyProps<'_>, n: &NodeView) -> Html {
                 let mut m = String::from("+");
                 m.push_str(&(q.lanes.len() - 6).to_string());
                 m.push_str(" groups");
-                html! { <text class="more" x={num(hw - 6.0)} y={num(hh - 4.0)} text-anchor="end">{ m }</text> }
+                html! { <text class="more right" x={num(hw - 6.0)} y={num(hh - 4.0)}>{ m }</text> }
             });
             let body = html! { <>
                 <rect x={num(-hw)} y={num(-hh)} width={num(2.0 * hw)} height={num(2.0 * hh)} rx="4" />
                 <path class="slots" d={format!("M{},{} v{} M{},{} v{} M{},{} v{}", num(hw - 14.0), num(-hh), num(2.0*hh), num(hw - 26.0), num(-hh), num(2.0*hh), num(hw - 38.0), num(-hh), num(2.0*hh))} />
-                <text class="name" x={num(-hw + 8.0)} y={num(-hh + 16.0)} text-anchor="start">{ n.name.clone() }</text>
-                <text class="sub" x={num(-hw + 8.0)} y={num(-hh + 32.0)} text-anchor="start">{ counts }</text>
+                <text class="name left" x={num(-hw + 8.0)} y={num(-hh + 16.0)}>{ n.name.clone() }</text>
+                <text class="sub left" x={num(-hw + 8.0)} y={num(-hh + 32.0)}>{ counts }</text>
                 { for lanes } { for hidden }
             </> };
             (
