@@ -18,12 +18,12 @@ use crate::error::{ApiError, ErrorCode};
 use crate::event::{BrokerEvent, Names};
 use crate::filter::FilterPolicy;
 use crate::ids::{
-    DeliveryId, MessageId, MessageMeta, Payload, PollId, PublishId, QueueId, ReceiptHandle,
-    SubscriptionId, TopicId,
+    attributes_size, DeliveryId, MessageId, MessageMeta, Payload, PollId, PublishId, QueueId,
+    ReceiptHandle, SubscriptionId, TopicId,
 };
 use crate::intern::{Interner, NO_GROUP};
 use crate::metrics::{QueueMetrics, TopicMetrics};
-use crate::queue::{content_dedup_id, Ctx, DeadMove, MessageState, Queue};
+use crate::queue::{content_dedup_id, Ctx, DeadMove, Incoming, MessageState, Queue};
 use crate::rng::Rng;
 use crate::store::{Msg, Store};
 use crate::time::Millis;
@@ -410,7 +410,7 @@ impl Broker {
         rng: &mut Rng,
         out: &mut Vec<BrokerEvent>,
     ) -> Result<SendResponse, ApiError> {
-        self.with_queue(now, queue, rng, out, |q, ctx| q.send(ctx, req, None))
+        self.with_queue(now, queue, rng, out, |q, ctx| q.send(ctx, req.into(), None))
     }
 
     /// SendMessageBatch: up to 10 entries with distinct ids (letters, digits, `-`, `_`, at most 80
@@ -427,14 +427,7 @@ impl Broker {
         check_batch_ids(entries.iter().map(|e| e.id.as_str()))?;
         let total: u64 = entries
             .iter()
-            .map(|e| {
-                e.request.body.len() as u64
-                    + e.request
-                        .attributes
-                        .iter()
-                        .map(|(k, v)| (k.len() + v.data_type.as_str().len() + v.value.len()) as u64)
-                        .sum::<u64>()
-            })
+            .map(|e| e.request.body.len() as u64 + attributes_size(&e.request.attributes))
             .sum();
         if total > limits::MAX_MESSAGE_BYTES as u64 {
             return Err(ApiError::new(
@@ -451,7 +444,7 @@ impl Broker {
                 failed: Vec::new(),
             };
             for entry in entries {
-                match q.send(ctx, entry.request, None) {
+                match q.send(ctx, entry.request.into(), None) {
                     Ok(sent) => response.successful.push((entry.id, sent)),
                     Err(e) => response.failed.push(BatchFailure {
                         id: entry.id,
@@ -598,9 +591,10 @@ impl Broker {
                 });
             }
         }
+        // A full interner (playground limit) falls back to an un-interned name.
         let group: Option<Arc<str>> = req.group_id.as_deref().map(|g| {
             let ix = self.groups.intern(g);
-            self.groups.name(ix).expect("just interned")
+            self.groups.name(ix).unwrap_or_else(|| Arc::from(g))
         });
         let subscriptions = self.topics[topic.0 as usize].subscriptions.clone();
         out.push(BrokerEvent::Published {
@@ -612,15 +606,15 @@ impl Broker {
         });
         let topic_name = self.topics[topic.0 as usize].cfg.name.clone();
         let raw_payload = Arc::new(Payload {
-            body: req.body.clone(),
-            attributes: req.attributes.clone(),
+            body: req.body,
+            attributes: req.attributes,
         });
         let mut enveloped: Option<Arc<Payload>> = None;
         let mut n_matched = 0u32;
         for sub_id in subscriptions {
             let sub = &self.subscriptions[sub_id.0 as usize];
             if let Some(filter) = &sub.filter {
-                if !filter.matches(&req.body, &req.attributes) {
+                if !filter.matches(&raw_payload.body, &raw_payload.attributes) {
                     self.topics[topic.0 as usize].metrics.filtered_out += 1;
                     out.push(BrokerEvent::FilteredOut {
                         topic,
@@ -640,8 +634,8 @@ impl Broker {
                         Arc::new(Payload::new(envelope(
                             &topic_name,
                             publish,
-                            &req.body,
-                            &req.attributes,
+                            &raw_payload.body,
+                            &raw_payload.attributes,
                             now,
                         )))
                     })
@@ -649,12 +643,12 @@ impl Broker {
             };
             match sub.cfg.target {
                 SubscriptionTarget::Queue(queue) => {
-                    let send = SendRequest {
-                        body: payload.body.clone(),
-                        attributes: payload.attributes.clone(),
+                    // The copy shares the publish's payload (raw) or envelope: bytes are not duplicated.
+                    let send = Incoming {
+                        payload: payload.clone(),
                         delay_s: None,
-                        group_id: req.group_id.clone(),
-                        dedup_id: dedup_key.as_deref().map(str::to_string),
+                        group_id: group.clone(),
+                        dedup_id: dedup_key.clone(),
                         meta: req.meta,
                     };
                     let result = self.with_queue(now, queue, rng, out, |q, ctx| {
@@ -973,12 +967,7 @@ fn validate_publish(t: &Topic, req: &PublishRequest) -> Result<Option<Arc<str>>,
     if req.body.is_empty() {
         return Err(invalid("Invalid parameter: Empty message".into()));
     }
-    let size = Payload {
-        body: String::new(),
-        attributes: req.attributes.clone(),
-    }
-    .size_bytes()
-        + req.body.len() as u64;
+    let size = req.body.len() as u64 + attributes_size(&req.attributes);
     if size > limits::MAX_MESSAGE_BYTES as u64 {
         return Err(invalid(format!(
             "Invalid parameter: Message too long ({size} bytes, at most {})",

@@ -39,6 +39,16 @@ pub mod limits {
     pub const MAX_QUEUE_NAME_CHARS: u32 = 80;
     /// SNS topic names: 1 to 256 characters.
     pub const MAX_TOPIC_NAME_CHARS: u32 = 256;
+    /// In-flight messages per queue (standard: ReceiveMessage fails with OverLimit; FIFO: no
+    /// error, nothing more is returned).
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-fifo.html>
+    pub const MAX_IN_FLIGHT: u64 = 120_000;
+    /// Message attribute names: up to 256 characters.
+    pub const MAX_ATTRIBUTE_NAME_CHARS: u32 = 256;
+    /// Playground limit: distinct message group ids in one broker.
+    pub const MAX_GROUPS: u32 = 1_000_000;
+    /// Playground limit: remembered ReceiveRequestAttemptIds per queue.
+    pub const MAX_ATTEMPTS: u32 = 10_000;
     /// Playground limit (not an AWS one): messages stored in one queue at once.
     pub const MAX_QUEUE_DEPTH: u64 = 1_000_000;
     /// Playground limit: queues, topics and subscriptions in one broker.

@@ -145,15 +145,18 @@ impl Payload {
     /// data type and the value.
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html>
     pub fn size_bytes(&self) -> u64 {
-        let attributes: u64 = self
-            .attributes
-            .iter()
-            .map(|(name, value)| {
-                (name.len() + value.data_type.as_str().len() + value.value.len()) as u64
-            })
-            .sum();
-        self.body.len() as u64 + attributes
+        self.body.len() as u64 + attributes_size(&self.attributes)
     }
+}
+
+/// Bytes the attributes count against the size limit: per attribute, name + data type + value.
+pub fn attributes_size(attributes: &MessageAttributes) -> u64 {
+    attributes
+        .iter()
+        .map(|(name, value)| {
+            (name.len() + value.data_type.as_str().len() + value.value.len()) as u64
+        })
+        .sum()
 }
 
 /// A message as ReceiveMessage returns it.

@@ -14,9 +14,13 @@ pub(crate) struct Interner {
 }
 
 impl Interner {
+    /// The index of `name`, adding it if new; `NO_GROUP` when the table is full.
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
         if let Some(&ix) = self.index.get(name) {
             return ix;
+        }
+        if self.names.len() as u64 >= crate::config::limits::MAX_GROUPS as u64 {
+            return NO_GROUP;
         }
         let ix = self.names.len() as u32;
         let name: Arc<str> = Arc::from(name);

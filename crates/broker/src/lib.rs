@@ -67,8 +67,9 @@ pub use error::{ApiError, ErrorCode};
 pub use event::{BrokerEvent, DeleteNoop, EventIds, Names};
 pub use filter::{Decimal, FilterPolicy};
 pub use ids::{
-    AttributeType, AttributeValue, DeliveryId, MessageAttributes, MessageId, MessageMeta, Payload,
-    PollId, PublishId, QueueId, ReceiptHandle, ReceivedMessage, SubscriptionId, TopicId,
+    attributes_size, AttributeType, AttributeValue, DeliveryId, MessageAttributes, MessageId,
+    MessageMeta, Payload, PollId, PublishId, QueueId, ReceiptHandle, ReceivedMessage,
+    SubscriptionId, TopicId,
 };
 pub use metrics::{QueueMetrics, TopicMetrics};
 pub use queue::MessageState;

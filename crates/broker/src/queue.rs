@@ -12,7 +12,10 @@ use crate::api::{ReceiveRequest, ReceiveResponse, SendRequest, SendResponse};
 use crate::config::{limits, validate_token, DedupScope, QueueConfig};
 use crate::error::{ApiError, ErrorCode};
 use crate::event::{BrokerEvent, DeleteNoop};
-use crate::ids::{MessageId, Payload, PollId, QueueId, ReceiptHandle, ReceivedMessage, TopicId};
+use crate::ids::{
+    AttributeType, AttributeValue, MessageId, MessageMeta, Payload, PollId, QueueId, ReceiptHandle,
+    ReceivedMessage, TopicId,
+};
 use crate::intern::{Interner, NO_GROUP};
 use crate::metrics::QueueMetrics;
 use crate::rng::{Chance, Rng};
@@ -52,6 +55,31 @@ pub(crate) struct DeadMove {
     pub dead_letter: QueueId,
     /// The record, already carrying its id in the dead-letter queue.
     pub msg: Msg,
+}
+
+/// A message offered to a queue: from SendMessage, or a topic's copy sharing the publish payload.
+#[derive(Clone, Debug)]
+pub(crate) struct Incoming {
+    pub payload: Arc<Payload>,
+    pub delay_s: Option<u32>,
+    pub group_id: Option<Arc<str>>,
+    pub dedup_id: Option<Arc<str>>,
+    pub meta: MessageMeta,
+}
+
+impl From<SendRequest> for Incoming {
+    fn from(req: SendRequest) -> Incoming {
+        Incoming {
+            payload: Arc::new(Payload {
+                body: req.body,
+                attributes: req.attributes,
+            }),
+            delay_s: req.delay_s,
+            group_id: req.group_id.map(Arc::from),
+            dedup_id: req.dedup_id.map(Arc::from),
+            meta: req.meta,
+        }
+    }
 }
 
 /// What queue operations need from the broker besides the queue itself.
@@ -121,6 +149,61 @@ pub(crate) fn content_dedup_id(body: &str) -> String {
 /// #xFFFD | #x10000 to #x10FFFF. <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>
 fn body_char_allowed(c: char) -> bool {
     matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+}
+
+/// Message attribute rules: names of letters, digits, `_`, `-`, `.` (no `..`, not starting or
+/// ending with `.`, not starting with `AWS.`/`Amazon.`), at most 256 characters; values not
+/// empty; Number values are numbers.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html>
+fn validate_attribute(name: &str, value: &AttributeValue) -> Result<(), ApiError> {
+    let lower = name.to_ascii_lowercase();
+    let name_ok = !name.is_empty()
+        && name.chars().count() as u64 <= limits::MAX_ATTRIBUTE_NAME_CHARS as u64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && !name.contains("..")
+        && !lower.starts_with("aws.")
+        && !lower.starts_with("amazon.");
+    if !name_ok {
+        return Err(invalid(format!(
+            "Message attribute name '{name}' is invalid."
+        )));
+    }
+    if value.value.is_empty() {
+        return Err(invalid(format!(
+            "Message attribute '{name}' must contain a non-empty message attribute value."
+        )));
+    }
+    if value.data_type == AttributeType::Number && !is_number(&value.value) {
+        return Err(invalid(format!(
+            "Could not cast message attribute '{name}' value to number."
+        )));
+    }
+    Ok(())
+}
+
+/// `-12`, `3.5`, `1e10`, `.5`: an optional sign, digits with an optional point, an optional
+/// exponent.
+fn is_number(text: &str) -> bool {
+    let rest = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(pos) => (&rest[..pos], Some(&rest[pos + 1..])),
+        None => (rest, None),
+    };
+    let mut parts = mantissa.splitn(2, '.');
+    let int_part = parts.next().unwrap_or("");
+    let frac_part = parts.next().unwrap_or("");
+    let digits_ok = (!int_part.is_empty() || !frac_part.is_empty())
+        && int_part.bytes().all(|b| b.is_ascii_digit())
+        && frac_part.bytes().all(|b| b.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    digits_ok && exponent_ok
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -245,33 +328,31 @@ impl Queue {
 
     /// Everything SendMessage checks before touching state.
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>
-    pub(crate) fn validate_send(&self, req: &SendRequest) -> Result<(), ApiError> {
+    pub(crate) fn validate_send(&self, req: &Incoming) -> Result<(), ApiError> {
         let name = &self.cfg.name;
-        if req.body.is_empty() {
+        if req.payload.body.is_empty() {
             return Err(ApiError::new(
                 ErrorCode::MissingParameter,
                 "The request must contain the parameter MessageBody.",
             ));
         }
-        if let Some(bad) = req.body.chars().find(|c| !body_char_allowed(*c)) {
+        if let Some(bad) = req.payload.body.chars().find(|c| !body_char_allowed(*c)) {
             return Err(invalid(format!(
                 "Invalid binary character {:#x} was found in the message body.",
                 bad as u32
             )));
         }
-        if req.attributes.len() as u64 > limits::MAX_ATTRIBUTES as u64 {
+        if req.payload.attributes.len() as u64 > limits::MAX_ATTRIBUTES as u64 {
             return Err(invalid(format!(
                 "Number of message attributes [{}] exceeds the allowed maximum [{}].",
-                req.attributes.len(),
+                req.payload.attributes.len(),
                 limits::MAX_ATTRIBUTES
             )));
         }
-        let size = req.body.len() as u64
-            + req
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.len() + v.data_type.as_str().len() + v.value.len()) as u64)
-                .sum::<u64>();
+        for (name, value) in &req.payload.attributes {
+            validate_attribute(name, value)?;
+        }
+        let size = req.payload.size_bytes();
         if size > self.cfg.max_message_bytes as u64 {
             return Err(invalid(format!(
                 "Message must be shorter than {} bytes (this one is {size} bytes).",
@@ -333,7 +414,7 @@ impl Queue {
     pub(crate) fn send(
         &mut self,
         ctx: &mut Ctx,
-        req: SendRequest,
+        req: Incoming,
         from_topic: Option<TopicId>,
     ) -> Result<SendResponse, ApiError> {
         self.validate_send(&req)?;
@@ -343,11 +424,22 @@ impl Queue {
             Some(g) if self.fifo => ctx.groups.intern(g),
             _ => NO_GROUP,
         };
+        if group == NO_GROUP && self.fifo {
+            // Only reachable when the interner is full (validate_send checked the group id).
+            self.metrics.sent -= 1;
+            return Err(ApiError::new(
+                ErrorCode::OverLimit,
+                format!(
+                    "more than {} message group ids (playground limit)",
+                    limits::MAX_GROUPS
+                ),
+            ));
+        }
         let mut dedup_key: Option<Arc<str>> = None;
         if self.fifo {
             let key: Arc<str> = match &req.dedup_id {
-                Some(d) => Arc::from(d.as_str()),
-                None => Arc::from(content_dedup_id(&req.body)),
+                Some(d) => d.clone(),
+                None => Arc::from(content_dedup_id(&req.payload.body)),
             };
             let scope = if self.cfg.dedup_scope == DedupScope::MessageGroup {
                 group
@@ -395,10 +487,7 @@ impl Queue {
         } else {
             MessageState::Visible
         };
-        let payload = Arc::new(Payload {
-            body: req.body,
-            attributes: req.attributes,
-        });
+        let payload = req.payload;
         self.insert(Msg::new(
             id, payload, req.meta, now, visible_at, group, state,
         ));
@@ -497,9 +586,28 @@ impl Queue {
                 return Ok(ReceiveResponse::Messages(batch));
             }
         }
-        let batch = self.receive_now(ctx, req.max_messages, visibility_ms, None);
+        let room = limits::MAX_IN_FLIGHT.saturating_sub(self.metrics.in_flight);
+        if room == 0 && !self.fifo {
+            return Err(ApiError::new(
+                ErrorCode::OverLimit,
+                format!(
+                    "{} has {} messages in flight, the SQS limit.",
+                    self.cfg.name,
+                    limits::MAX_IN_FLIGHT
+                ),
+            ));
+        }
+        let max = (req.max_messages as u64).min(room) as u32;
+        let batch = if max == 0 {
+            Vec::new()
+        } else {
+            self.receive_now(ctx, max, visibility_ms, None)
+        };
         if let Some(attempt_id) = attempt_id {
             if !batch.is_empty() {
+                if self.attempts.len() as u64 >= limits::MAX_ATTEMPTS as u64 {
+                    self.attempts.pop_front();
+                }
                 self.attempts.push_back(Attempt {
                     id: Arc::from(attempt_id),
                     at: ctx.now,

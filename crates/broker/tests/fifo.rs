@@ -299,3 +299,23 @@ fn fifo_view_shows_lanes_in_order_with_blocking_head() {
     );
     assert_eq!(view.groups[0].messages[0].state, MessageState::InFlight);
 }
+
+#[test]
+fn queue_groups_summarises_lanes_for_the_ui() {
+    let mut w = World::new();
+    let q = w.queue(fifo("orders.fifo"));
+    let a1 = w.send_ok(q, in_group("a1", "a"));
+    w.send_ok(q, in_group("a2", "a"));
+    w.send_ok(q, in_group("b1", "b"));
+    w.recv(q, 1);
+    let groups: Vec<(String, u32, u32, Option<MessageId>)> = w
+        .broker
+        .queue_groups(q)
+        .into_iter()
+        .map(|g| (g.group.to_string(), g.waiting, g.in_flight, g.blocked_by))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![("a".into(), 1, 1, Some(a1)), ("b".into(), 1, 0, None)]
+    );
+}

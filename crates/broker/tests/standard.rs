@@ -551,3 +551,69 @@ fn explanations_use_names() {
     let json = serde_json::to_string(&w.events[0]).unwrap();
     assert!(json.contains("\"kind\":\"Accepted\""), "{json}");
 }
+
+#[test]
+fn message_attributes_are_validated() {
+    let mut w = World::new();
+    let q = w.queue(QueueConfig::new("jobs"));
+    let code = |w: &mut World, name: &str, value: AttributeValue| {
+        w.send(q, SendRequest::new("x").attribute(name, value))
+            .err()
+            .map(|e| e.code)
+    };
+    assert_eq!(
+        code(&mut w, "ok.name-1_", AttributeValue::number("-1.5e3")),
+        None
+    );
+    assert_eq!(
+        code(&mut w, "AWS.reserved", AttributeValue::string("v")),
+        Some(ErrorCode::InvalidParameterValue)
+    );
+    assert_eq!(
+        code(&mut w, "a..b", AttributeValue::string("v")),
+        Some(ErrorCode::InvalidParameterValue)
+    );
+    assert_eq!(
+        code(&mut w, "empty", AttributeValue::string("")),
+        Some(ErrorCode::InvalidParameterValue)
+    );
+    assert_eq!(
+        code(&mut w, "n", AttributeValue::number("twelve")),
+        Some(ErrorCode::InvalidParameterValue)
+    );
+    let mut req = SendRequest::new("x");
+    for i in 0..11 {
+        req = req.attribute(format!("a{i}"), AttributeValue::string("v"));
+    }
+    assert_eq!(
+        w.send(q, req).unwrap_err().code,
+        ErrorCode::InvalidParameterValue,
+        "at most 10 attributes"
+    );
+}
+
+#[test]
+fn standard_queue_refuses_receives_past_120000_in_flight() {
+    let mut broker = Broker::new();
+    let mut rng = Rng::new(1);
+    let mut out = Vec::new();
+    let q = broker.create_queue(QueueConfig::new("busy")).unwrap();
+    for _ in 0..120_001 {
+        broker
+            .send_message(Millis(0), q, SendRequest::new("x"), &mut rng, &mut out)
+            .unwrap();
+        out.clear();
+    }
+    for _ in 0..12_000 {
+        let got = broker
+            .receive_message(Millis(0), q, ReceiveRequest::max(10), &mut rng, &mut out)
+            .unwrap();
+        assert_eq!(got.messages().len(), 10);
+        out.clear();
+    }
+    let err = broker
+        .receive_message(Millis(0), q, ReceiveRequest::max(10), &mut rng, &mut out)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::OverLimit);
+    assert_eq!(broker.queue_metrics(q).in_flight, 120_000);
+}
