@@ -66,6 +66,13 @@ impl ServiceMetrics {
         (duplicate, violation)
     }
 
+    pub fn approx_bytes(&self) -> u64 {
+        self.handled_origins.len() as u64 * 8
+            + (self.latency_counts.len() + self.group_high.len() + self.violations_by_group.len())
+                as u64
+                * 48
+    }
+
     /// Nearest-rank percentile `p` (1..=100) of the handled latencies: the smallest value with
     /// at least ceil(p/100 * n) samples at or below it.
     pub fn percentile(&self, p: u64) -> u64 {

@@ -8,8 +8,9 @@
 //! in flight costs a few µs, i.e. a few ns per event amortized at K = 1024, while a seek replays at most
 //! K events (~0.1 ms at the measured rate) plus one clone — well inside the 2 ms seek budget;
 //! a smaller K buys little seek time and costs memory, a larger one makes seeks slower.
-//! Checkpoint memory is bounded by `MAX_CHECKPOINTS`: beyond it every second checkpoint is
-//! dropped (old ones thin out; seeks there replay longer but stay correct).
+//! Checkpoint memory is bounded by `MAX_CHECKPOINTS` and by `CHECKPOINT_BUDGET_BYTES` of
+//! estimated world size: beyond either, every second old checkpoint is dropped (old history
+//! thins out; seeks there replay longer but stay exact).
 //!
 //! An action may produce several events. The world advances one action at a time; `step`
 //! reveals the produced events one by one, so the world view during a multi-event action shows
@@ -29,6 +30,8 @@ use crate::world::{BuildError, Link, ServiceStatus, Transit, World};
 
 pub const CHECKPOINT_EVERY: u64 = 1024;
 pub const MAX_CHECKPOINTS: usize = 2048;
+/// Estimated bytes all checkpoints may hold together (see `World::approx_bytes`).
+pub const CHECKPOINT_BUDGET_BYTES: u64 = 64 << 20;
 
 /// Why `run_until` stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -78,6 +81,8 @@ pub struct Sim {
     /// Events revealed to the caller (`event_count()`); `cursor <= produced`.
     cursor: u64,
     checkpoints: Vec<(u64, World)>,
+    /// `World::approx_bytes` of each checkpoint, for the memory budget.
+    checkpoint_bytes: Vec<u64>,
     injections: Vec<Injection>,
     max_events: u64,
     scratch: Vec<EventKind>,
@@ -90,6 +95,7 @@ impl Sim {
         let world = World::build(spec)?;
         Ok(Sim {
             checkpoints: vec![(0, world.clone())],
+            checkpoint_bytes: vec![world.approx_bytes()],
             world,
             log: Vec::new(),
             produced: 0,
@@ -150,23 +156,30 @@ impl Sim {
 
     fn maybe_checkpoint(&mut self, n: u64) {
         let last = self.checkpoints.last().map_or(0, |c| c.0);
-        if self.produced / CHECKPOINT_EVERY > last / CHECKPOINT_EVERY && self.produced - last >= n {
-            if self
-                .checkpoints
-                .last()
-                .is_some_and(|c| c.0 >= self.produced)
-            {
-                return;
-            }
-            self.checkpoints.push((self.produced, self.world.clone()));
-            if self.checkpoints.len() > MAX_CHECKPOINTS {
-                // Thin out: keep the first and every second one after it.
-                let mut i = 0;
-                self.checkpoints.retain(|_| {
-                    i += 1;
-                    i % 2 == 1
-                });
-            }
+        if self.produced / CHECKPOINT_EVERY <= last / CHECKPOINT_EVERY || self.produced - last < n {
+            return;
+        }
+        let bytes = self.world.approx_bytes();
+        self.checkpoints.push((self.produced, self.world.clone()));
+        self.checkpoint_bytes.push(bytes);
+        // Over budget: thin out old checkpoints (keep the first, then every second one), so
+        // recent history stays dense and seeks far back replay longer but stay exact.
+        while self.checkpoints.len() > 2
+            && (self.checkpoints.len() > MAX_CHECKPOINTS
+                || self.checkpoint_bytes.iter().sum::<u64>() > CHECKPOINT_BUDGET_BYTES)
+        {
+            let keep = |i: usize, len: usize| i == 0 || i + 1 == len || i % 2 == 0;
+            let len = self.checkpoints.len();
+            let mut i = 0;
+            self.checkpoints.retain(|_| {
+                i += 1;
+                keep(i - 1, len)
+            });
+            let mut j = 0;
+            self.checkpoint_bytes.retain(|_| {
+                j += 1;
+                keep(j - 1, len)
+            });
         }
     }
 
@@ -283,7 +296,9 @@ impl Sim {
         self.log.truncate(self.produced as usize);
         let at = self.produced;
         self.injections.retain(|i| i.at_event < at);
-        self.checkpoints.retain(|c| c.0 <= at);
+        let keep = self.checkpoints.partition_point(|c| c.0 <= at);
+        self.checkpoints.truncate(keep);
+        self.checkpoint_bytes.truncate(keep);
         self.injections.push(Injection {
             at_event: at,
             action,
@@ -291,6 +306,19 @@ impl Sim {
         self.advance_world();
         self.cursor = self.produced;
         Ok(())
+    }
+
+    /// (number of checkpoints, their estimated total bytes), for benchmarks and the UI.
+    pub fn checkpoint_stats(&self) -> (u64, u64) {
+        (
+            self.checkpoints.len() as u64,
+            self.checkpoint_bytes.iter().sum(),
+        )
+    }
+
+    /// The estimated size of the current world in bytes (what one checkpoint costs).
+    pub fn world_bytes_estimate(&self) -> u64 {
+        self.world.approx_bytes()
     }
 
     /// Messages and calls travelling right now, for animation.

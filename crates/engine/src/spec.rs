@@ -129,7 +129,8 @@ impl Default for RetryPolicy {
     }
 }
 
-/// A message template. `{n}` in any string is replaced by the producer's counter (1, 2, ...).
+/// A message template. `{n}` in any string is replaced by the producer's counter (1, 2, ...),
+/// `{n%K}` by the counter modulo K (e.g. `g{n%16}` cycles through 16 FIFO groups).
 #[derive(Clone, Debug, Default)]
 pub struct MessageTemplate {
     pub body: String,

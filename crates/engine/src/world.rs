@@ -224,6 +224,9 @@ pub struct World {
     pub(crate) broker_wake: Option<Millis>,
     pub(crate) fault_counts: Vec<u32>,
     pub(crate) samples: QueueSamples,
+    /// FIFO accepts with a dedup id in the last 5 minutes: the broker keeps one dedup entry
+    /// for each, which dominates checkpoint size in busy FIFO worlds.
+    pub(crate) dedup_window: WindowCounter,
     pub(crate) out: Vec<EventKind>,
     pub(crate) broker_out: Vec<BrokerEvent>,
 }
@@ -268,12 +271,40 @@ pub(crate) fn draw(rng: &mut Rng, latency: crate::spec::Latency) -> u64 {
     }
 }
 
+/// Replace `{n}` by the counter and `{n%K}` by the counter modulo K (to cycle through K FIFO
+/// groups, say). Anything else is copied as written.
 fn substitute(text: &str, n: u64) -> String {
-    if text.contains("{n}") {
-        text.replace("{n}", &n.to_string())
-    } else {
-        text.to_string()
+    if !text.contains("{n") {
+        return text.to_string();
     }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(start) = rest.find("{n") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let close = after.find('}');
+        let value = match close {
+            Some(0) => Some(n),
+            Some(end) => after[..end]
+                .strip_prefix('%')
+                .and_then(|k| k.parse::<u64>().ok())
+                .filter(|&k| k > 0)
+                .map(|k| n % k),
+            None => None,
+        };
+        match (value, close) {
+            (Some(v), Some(end)) => {
+                out.push_str(&v.to_string());
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("{n");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 pub(crate) fn render(template: &MessageTemplate, n: u64) -> MessageTemplate {
@@ -337,6 +368,7 @@ impl World {
             next_job: 1,
             broker_wake: None,
             fault_counts: vec![0; spec.faults.len()],
+            dedup_window: WindowCounter::default(),
             samples: QueueSamples::new(spec.queues.len() as u32, spec.limits.until),
             out: Vec::new(),
             broker_out: Vec::new(),
@@ -487,6 +519,12 @@ impl World {
             let event = self.broker_out[i].clone();
             i += 1;
             self.on_broker_event(&event);
+            if let BrokerEvent::Accepted {
+                dedup_id: Some(_), ..
+            } = &event
+            {
+                self.dedup_window.add(self.now);
+            }
             self.out.push(EventKind::Broker { event });
         }
         self.broker_out.clear();
@@ -1940,6 +1978,61 @@ impl World {
     }
 }
 
+/// Counts over a sliding 5-minute window in 10-second buckets (fixed size, cheap to clone).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WindowCounter {
+    bucket_epoch: [u64; 31],
+    counts: [u64; 31],
+}
+
+impl WindowCounter {
+    const BUCKET_MS: u64 = 10_000;
+
+    fn add(&mut self, now: Millis) {
+        let epoch = now.0 / Self::BUCKET_MS;
+        let i = (epoch % 31) as usize;
+        if self.bucket_epoch[i] != epoch {
+            self.bucket_epoch[i] = epoch;
+            self.counts[i] = 0;
+        }
+        self.counts[i] += 1;
+    }
+
+    fn total(&self, now: Millis) -> u64 {
+        let epoch = now.0 / Self::BUCKET_MS;
+        (0..31)
+            .filter(|&i| self.bucket_epoch[i] + 31 > epoch)
+            .map(|i| self.counts[i])
+            .sum()
+    }
+}
+
+impl World {
+    /// A rough size of this world in bytes (what one checkpoint costs), from counts the engine
+    /// and the broker already keep: stored messages, dedup entries, calls, agenda, metrics.
+    pub(crate) fn approx_bytes(&self) -> u64 {
+        const PER_STORED_MESSAGE: u64 = 160; // record + indexes + B-tree slack + shared payload
+        const PER_DEDUP_ENTRY: u64 = 96; // key (group, Arc<str>) + value + B-tree slack
+        let stored: u64 = (0..self.broker.n_queues())
+            .map(|q| {
+                let m = self.broker.queue_metrics(QueueId(q));
+                m.visible + m.in_flight + m.delayed
+            })
+            .sum();
+        let services: u64 = self
+            .services
+            .iter()
+            .map(|s| s.metrics.approx_bytes() + s.consumer.processed.len() as u64 * 8 + 256)
+            .sum();
+        stored * PER_STORED_MESSAGE
+            + self.dedup_window.total(self.now) * PER_DEDUP_ENTRY
+            + self.calls.len() as u64 * std::mem::size_of::<Option<Call>>() as u64
+            + self.agenda.len() * 48
+            + services
+            + 4_096
+    }
+}
+
 impl ConsumerState {
     fn is_processed(&self, origin: u64) -> bool {
         let (word, bit) = ((origin / 64) as usize, origin % 64);
@@ -1977,5 +2070,19 @@ pub(crate) fn schedule_time(schedule: &Schedule, k: u64) -> Option<Millis> {
         }
         Schedule::Burst { at, count } => (k < *count as u64).then_some(*at),
         Schedule::Times(times) => times.get(k as usize).copied(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_substitute_the_counter_and_its_modulo() {
+        assert_eq!(
+            substitute("order-{n} g{n%4} {x} {n%0} {n", 7),
+            "order-7 g3 {x} {n%0} {n"
+        );
+        assert_eq!(substitute("plain", 7), "plain");
     }
 }
