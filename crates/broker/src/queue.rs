@@ -1249,6 +1249,11 @@ impl Queue {
             .check_conservation()
             .map_err(|e| format!("{name}: {e}"))?;
         self.msgs.check().map_err(|e| format!("{name}: {e}"))?;
+        if !self.polls.is_empty() && self.has_receivable() {
+            return Err(format!(
+                "{name}: a long poll waits although a message can be received"
+            ));
+        }
         let count = |s: MessageState| self.msgs.iter().filter(|m| m.state == s).count() as u64;
         let (visible, in_flight, delayed) = (
             count(MessageState::Visible),

@@ -21,14 +21,18 @@ fn seeds() -> Vec<u64> {
 }
 
 /// A random world: a FIFO queue with a FIFO DLQ, a FIFO queue scoped per group, a standard queue
-/// with duplicates and reordering switched on, and a FIFO topic feeding the first two.
+/// with duplicates and reordering switched on (and a standard DLQ), a FIFO topic feeding the
+/// first two, and a standard topic feeding the standard queue (filtered) and an endpoint.
 struct Workload {
     broker: Broker,
     rng: Rng,
     now: Millis,
     queues: Vec<QueueId>,
     topic: TopicId,
+    news: TopicId,
     held: Vec<ReceivedMessage>,
+    /// Endpoint deliveries the "engine" has not answered yet.
+    deliveries: Vec<DeliveryId>,
     /// Every event with the virtual time of the call that produced it.
     log: Vec<(Millis, BrokerEvent)>,
 }
@@ -49,7 +53,12 @@ impl Workload {
         scoped.dedup_scope = DedupScope::MessageGroup;
         scoped.visibility_timeout_s = 7;
         let scoped = broker.create_queue(scoped).unwrap();
+        let loose_dlq = broker.create_queue(QueueConfig::new("loose-dlq")).unwrap();
         let mut loose = QueueConfig::new("loose");
+        loose.redrive = Some(RedrivePolicy {
+            dead_letter: loose_dlq,
+            max_receive_count: 2,
+        });
         loose.duplicate_chance = Chance(100_000);
         loose.reorder_chance = Chance(200_000);
         loose.visibility_timeout_s = 4;
@@ -62,13 +71,27 @@ impl Workload {
         broker
             .subscribe(topic, SubscriptionConfig::queue(scoped))
             .unwrap();
+        let news = broker.create_topic(TopicConfig::new("news")).unwrap();
+        let filter = r#"{"kind":[{"anything-but":["noise"]}]}"#;
+        let scope = FilterPolicyScope::MessageAttributes;
+        broker
+            .subscribe(
+                news,
+                SubscriptionConfig::queue(loose).with_filter(filter, scope),
+            )
+            .unwrap();
+        broker
+            .subscribe(news, SubscriptionConfig::endpoint(1).raw())
+            .unwrap();
         Workload {
             broker,
             rng: Rng::new(seed),
             now: Millis::ZERO,
-            queues: vec![main, scoped, loose, dlq],
+            queues: vec![main, scoped, loose, dlq, loose_dlq],
             topic,
+            news,
             held: Vec::new(),
+            deliveries: Vec::new(),
             log: Vec::new(),
         }
     }
@@ -136,12 +159,32 @@ impl Workload {
                     &mut out,
                 );
             }
+            86 if !self.deliveries.is_empty() => {
+                let d = self
+                    .deliveries
+                    .swap_remove(draw.below(self.deliveries.len() as u64) as usize);
+                let _ = if draw.below(2) == 0 {
+                    self.broker
+                        .endpoint_delivered(self.now, d, &mut self.rng, &mut out)
+                } else {
+                    self.broker
+                        .endpoint_delivery_failed(self.now, d, &mut self.rng, &mut out)
+                };
+            }
+            87 => {
+                let kind = ["noise", "order", "alert"][draw.below(3) as usize];
+                let req = PublishRequest::new(format!("news{}", draw.below(5)))
+                    .attribute("kind", AttributeValue::string(kind));
+                let _ = self
+                    .broker
+                    .publish(self.now, self.news, req, &mut self.rng, &mut out);
+            }
             85 => {
                 let _ = self
                     .broker
                     .purge_queue(self.now, queue, &mut self.rng, &mut out);
             }
-            86..=89 => {
+            88..=89 => {
                 if let Some(t) = self.broker.next_deadline() {
                     self.now = t;
                     self.broker.advance(self.now, &mut self.rng, &mut out);
@@ -153,8 +196,14 @@ impl Workload {
             }
         }
         for e in &out {
-            if let BrokerEvent::PollCompleted { messages, .. } = e {
-                self.held.extend(messages.iter().cloned());
+            match e {
+                BrokerEvent::PollCompleted { messages, .. } => {
+                    self.held.extend(messages.iter().cloned())
+                }
+                BrokerEvent::EndpointDeliveryRequested { delivery, .. } => {
+                    self.deliveries.push(*delivery)
+                }
+                _ => {}
             }
         }
         self.log.extend(out.iter().map(|e| (self.now, e.clone())));
@@ -349,7 +398,9 @@ fn property_same_seed_same_events_and_clone_is_a_checkpoint() {
             now: a.now,
             queues: a.queues.clone(),
             topic: a.topic,
+            news: a.news,
             held: a.held.clone(),
+            deliveries: a.deliveries.clone(),
             log: Vec::new(),
         };
         for _ in 0..OPS_PER_SEED / 2 {
@@ -391,6 +442,10 @@ fn workloads_exercise_the_interesting_paths() {
         "DuplicateInjected",
         "Reordered",
         "Purged",
+        "FilteredOut",
+        "DeliveredToQueue",
+        "EndpointDelivered",
+        "EndpointRetryScheduled",
     ] {
         assert!(
             kinds.get(kind).copied().unwrap_or(0) > 0,
