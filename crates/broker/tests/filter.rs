@@ -402,3 +402,33 @@ fn filtered_out_copies_are_counted_per_subscription() {
         (2, 1, 3, 1)
     );
 }
+
+#[test]
+fn filter_policy_anything_but_suffix() {
+    let got = passes(
+        r#"{"file":[{"anything-but":{"suffix":".tmp"}}]}"#,
+        ATTR,
+        &[
+            attrs(&[("file", s("a.txt"))]),
+            attrs(&[("file", s("a.tmp"))]),
+            attrs(&[]),
+        ],
+    );
+    assert_eq!(got, vec![true, false, false]);
+}
+
+#[test]
+fn filter_policy_or_within_a_key_mixes_operators() {
+    let policy = r#"{"region":["us-east-1",{"prefix":"eu-"},{"numeric":[">",100]}]}"#;
+    let got = passes(
+        policy,
+        ATTR,
+        &[
+            attrs(&[("region", s("us-east-1"))]),
+            attrs(&[("region", s("eu-central-1"))]),
+            attrs(&[("region", n("101"))]),
+            attrs(&[("region", s("ap-south-1"))]),
+        ],
+    );
+    assert_eq!(got, vec![true, true, true, false]);
+}
