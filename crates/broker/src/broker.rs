@@ -69,6 +69,18 @@ pub struct GroupLaneView {
     pub blocked_by: Option<MessageId>,
 }
 
+/// One subscription's copy of a publish, on its way to the target.
+struct TopicCopy {
+    topic: TopicId,
+    subscription: SubscriptionId,
+    publish: PublishId,
+    payload: Arc<Payload>,
+    raw: bool,
+    group: Option<Arc<str>>,
+    dedup_id: Option<Arc<str>>,
+    meta: MessageMeta,
+}
+
 /// One FIFO group in brief (see `Broker::queue_groups`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupSummary {
@@ -641,62 +653,18 @@ impl Broker {
                     })
                     .clone()
             };
-            match sub.cfg.target {
-                SubscriptionTarget::Queue(queue) => {
-                    // The copy shares the publish's payload (raw) or envelope: bytes are not duplicated.
-                    let send = Incoming {
-                        payload: payload.clone(),
-                        delay_s: None,
-                        group_id: group.clone(),
-                        dedup_id: dedup_key.clone(),
-                        meta: req.meta,
-                    };
-                    let result = self.with_queue(now, queue, rng, out, |q, ctx| {
-                        q.send(ctx, send, Some(topic))
-                    });
-                    let metrics = &mut self.topics[topic.0 as usize].metrics;
-                    match result {
-                        Ok(sent) => {
-                            metrics.delivered += 1;
-                            out.push(BrokerEvent::DeliveredToQueue {
-                                topic,
-                                subscription: sub_id,
-                                publish,
-                                queue,
-                                message: sent.message,
-                                raw,
-                            });
-                        }
-                        Err(e) => {
-                            metrics.delivery_failed += 1;
-                            out.push(BrokerEvent::QueueDeliveryFailed {
-                                topic,
-                                subscription: sub_id,
-                                publish,
-                                queue,
-                                code: e.code,
-                            });
-                        }
-                    }
-                }
-                SubscriptionTarget::Endpoint(endpoint) => {
-                    self.next_delivery += 1;
-                    let delivery = DeliveryId(self.next_delivery);
-                    let pending = PendingDelivery {
-                        topic,
-                        subscription: sub_id,
-                        endpoint,
-                        publish,
-                        attempt: 1,
-                        payload,
-                        meta: req.meta,
-                        group: group.clone(),
-                        in_hand: true,
-                    };
-                    out.push(request_event(delivery, &pending));
-                    self.deliveries.insert(delivery, pending);
-                }
-            }
+            let target = sub.cfg.target;
+            let copy = TopicCopy {
+                topic,
+                subscription: sub_id,
+                publish,
+                payload,
+                raw,
+                group: group.clone(),
+                dedup_id: dedup_key.clone(),
+                meta: req.meta,
+            };
+            self.deliver_copy(now, target, copy, rng, out);
         }
         if n_matched == 0 {
             self.topics[topic.0 as usize].metrics.matched_none += 1;
@@ -706,6 +674,84 @@ impl Broker {
             publish,
             deduplicated: false,
         })
+    }
+
+    /// Gives one subscription its copy of a publish: into the queue now, or as an endpoint
+    /// delivery the engine carries out.
+    fn deliver_copy(
+        &mut self,
+        now: Millis,
+        target: SubscriptionTarget,
+        copy: TopicCopy,
+        rng: &mut Rng,
+        out: &mut Vec<BrokerEvent>,
+    ) {
+        let TopicCopy {
+            topic,
+            subscription,
+            publish,
+            payload,
+            raw,
+            group,
+            dedup_id,
+            meta,
+        } = copy;
+        match target {
+            SubscriptionTarget::Queue(queue) => {
+                // The copy shares the publish's payload (raw) or envelope: bytes are not duplicated.
+                let send = Incoming {
+                    payload,
+                    delay_s: None,
+                    group_id: group,
+                    dedup_id,
+                    meta,
+                };
+                let result = self.with_queue(now, queue, rng, out, |q, ctx| {
+                    q.send(ctx, send, Some(topic))
+                });
+                let metrics = &mut self.topics[topic.0 as usize].metrics;
+                match result {
+                    Ok(sent) => {
+                        metrics.delivered += 1;
+                        out.push(BrokerEvent::DeliveredToQueue {
+                            topic,
+                            subscription,
+                            publish,
+                            queue,
+                            message: sent.message,
+                            raw,
+                        });
+                    }
+                    Err(e) => {
+                        metrics.delivery_failed += 1;
+                        out.push(BrokerEvent::QueueDeliveryFailed {
+                            topic,
+                            subscription,
+                            publish,
+                            queue,
+                            code: e.code,
+                        });
+                    }
+                }
+            }
+            SubscriptionTarget::Endpoint(endpoint) => {
+                self.next_delivery += 1;
+                let delivery = DeliveryId(self.next_delivery);
+                let pending = PendingDelivery {
+                    topic,
+                    subscription,
+                    endpoint,
+                    publish,
+                    attempt: 1,
+                    payload,
+                    meta,
+                    group,
+                    in_hand: true,
+                };
+                out.push(request_event(delivery, &pending));
+                self.deliveries.insert(delivery, pending);
+            }
+        }
     }
 
     /// The engine delivered an endpoint delivery successfully.
