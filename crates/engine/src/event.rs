@@ -133,6 +133,15 @@ pub enum EventKind {
         cause: LossCause,
         response: bool,
     },
+    /// A producer's send or publish left over a messaging link (the broker acts on arrival).
+    SendStarted {
+        service: ServiceId,
+        target: Node,
+        link: Option<LinkId>,
+        call: u64,
+        attempt: u32,
+        arrive_at: Millis,
+    },
     /// A producer's message was accepted by its target.
     Sent {
         service: ServiceId,
@@ -352,6 +361,10 @@ impl EventKind {
                 let what = if *response { "response" } else { "request" };
                 format!("A {what} from {} to {} was lost: {}.", names.node(*from), names.node(*to), cause_text(*cause))
             }
+            EventKind::SendStarted { service, target, link: _, call: _, attempt, arrive_at } => {
+                let retry = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+                format!("{} sends a message to {}{retry}; it arrives at {arrive_at}.", s(*service), names.node(*target))
+            }
             EventKind::Sent { service, target, origin, n, attempt, message } => {
                 let id = message.map(|m| format!(" as {m}")).unwrap_or_default();
                 let retry = if *attempt > 1 { format!(" on attempt {attempt} (same deduplication id)") } else { String::new() };
@@ -459,6 +472,7 @@ impl EventKind {
             EventKind::RpcTimedOut { .. } => "rpc_timed_out",
             EventKind::LateResponse { .. } => "late_response",
             EventKind::Lost { .. } => "lost",
+            EventKind::SendStarted { .. } => "send_started",
             EventKind::Sent { .. } => "sent",
             EventKind::SendFailed { .. } => "send_failed",
             EventKind::ChainSent { .. } => "chain_sent",
@@ -599,6 +613,23 @@ impl EventKind {
                 map.insert("call".into(), json!(call));
                 map.insert("cause".into(), json!(cause));
                 map.insert("response".into(), json!(response));
+            }
+            EventKind::SendStarted {
+                service,
+                target,
+                link,
+                call,
+                attempt,
+                arrive_at,
+            } => {
+                map.insert("service".into(), svc(*service));
+                node(map, "target", *target);
+                if let Some(l) = link {
+                    map.insert("link".into(), Value::from(names.link(*l)));
+                }
+                map.insert("call".into(), json!(call));
+                map.insert("attempt".into(), json!(attempt));
+                map.insert("arrive_t_ms".into(), json!(arrive_at.0));
             }
             EventKind::Sent {
                 service,

@@ -30,6 +30,8 @@ use crate::world::{BuildError, Link, ServiceStatus, Transit, World};
 
 pub const CHECKPOINT_EVERY: u64 = 1024;
 pub const MAX_CHECKPOINTS: usize = 2048;
+/// Adaptive spacing: at least one event between checkpoints per this many bytes of world.
+pub const BYTES_PER_EVENT_OF_SPACING: u64 = 100;
 /// Estimated bytes all checkpoints may hold together (see `World::approx_bytes`).
 pub const CHECKPOINT_BUDGET_BYTES: u64 = 64 << 20;
 
@@ -81,6 +83,8 @@ pub struct Sim {
     /// Events revealed to the caller (`event_count()`); `cursor <= produced`.
     cursor: u64,
     checkpoints: Vec<(u64, World)>,
+    /// Event count at which the next checkpoint is due.
+    next_checkpoint: u64,
     /// `World::approx_bytes` of each checkpoint, for the memory budget.
     checkpoint_bytes: Vec<u64>,
     injections: Vec<Injection>,
@@ -96,6 +100,7 @@ impl Sim {
         Ok(Sim {
             checkpoints: vec![(0, world.clone())],
             checkpoint_bytes: vec![world.approx_bytes()],
+            next_checkpoint: CHECKPOINT_EVERY,
             world,
             log: Vec::new(),
             produced: 0,
@@ -110,6 +115,12 @@ impl Sim {
     /// Run the next unit (an injection due at this index, or the next agenda action) and
     /// record its events. Returns false when nothing can run.
     fn advance_world(&mut self) -> bool {
+        self.advance_world_until(Millis(u64::MAX))
+    }
+
+    /// As `advance_world`, but after an action that produced nothing, do not start one later
+    /// than `limit` (so `run_until` never runs past its time through silent actions).
+    fn advance_world_until(&mut self, limit: Millis) -> bool {
         loop {
             if self.produced >= self.max_events {
                 return false;
@@ -124,13 +135,15 @@ impl Sim {
             } else if !self.world.advance() {
                 return false;
             }
-            let n = self.world.out.len() as u64;
-            if n == 0 {
+            if self.world.out.is_empty() {
+                if self.world.next_time().is_none_or(|t| t > limit) && !self.injection_due() {
+                    return false;
+                }
                 continue;
             }
             self.action_start = self.produced;
             self.record();
-            self.maybe_checkpoint(n);
+            self.maybe_checkpoint();
             return true;
         }
     }
@@ -154,12 +167,15 @@ impl Sim {
         }
     }
 
-    fn maybe_checkpoint(&mut self, n: u64) {
-        let last = self.checkpoints.last().map_or(0, |c| c.0);
-        if self.produced / CHECKPOINT_EVERY <= last / CHECKPOINT_EVERY || self.produced - last < n {
+    fn maybe_checkpoint(&mut self) {
+        if self.produced < self.next_checkpoint {
             return;
         }
         let bytes = self.world.approx_bytes();
+        // Adaptive spacing: a checkpoint costs roughly 1 ns per byte to clone, an event roughly
+        // 500 ns to run; one event of spacing per 100 bytes keeps cloning under ~20% of the run.
+        self.next_checkpoint =
+            self.produced + CHECKPOINT_EVERY.max(bytes / BYTES_PER_EVENT_OF_SPACING);
         self.checkpoints.push((self.produced, self.world.clone()));
         self.checkpoint_bytes.push(bytes);
         // Over budget: thin out old checkpoints (keep the first, then every second one), so
@@ -299,6 +315,7 @@ impl Sim {
         let keep = self.checkpoints.partition_point(|c| c.0 <= at);
         self.checkpoints.truncate(keep);
         self.checkpoint_bytes.truncate(keep);
+        self.next_checkpoint = self.checkpoints.last().map_or(0, |c| c.0) + CHECKPOINT_EVERY;
         self.injections.push(Injection {
             at_event: at,
             action,

@@ -684,6 +684,15 @@ impl World {
                 attempt,
                 arrive_at: arrive,
             });
+        } else {
+            self.out.push(EventKind::SendStarted {
+                service: caller,
+                target,
+                link,
+                call: no,
+                attempt,
+                arrive_at: arrive,
+            });
         }
         match crossing {
             Ok(_) => self.agenda.push(arrive, Action::Arrive { slot, no }),
