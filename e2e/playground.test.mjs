@@ -14,6 +14,12 @@ const btn = (page, name) => page.getByRole('button', { name, exact: true });
 const logItems = (page) => page.locator('[role=log][aria-label="Event log"] li:not(.earlier)');
 const position = async (page) => Number((await page.locator('.controls output').textContent()).match(/event (\d+)/)[1]);
 
+/** Waits until the control bar shows event `n` (renders are scheduled, not synchronous). */
+async function atEvent(page, n) {
+  await page.waitForFunction((n) => new RegExp(`event ${n} `).test(document.querySelector('.controls output').textContent), n, { timeout: 5000 }).catch(() => {});
+  assert.equal(await position(page), n);
+}
+
 async function ready(page) {
   await btn(page, 'Step').waitFor({ timeout: 20000 });
   await page.getByRole('log', { name: 'Event log' }).waitFor();
@@ -51,7 +57,7 @@ test('Play becomes Pause, runs without freezing, and Pause stops the run', async
   const { page, context, errors } = await fresh();
   // The welcome tour pauses at its steps; closed, it lets the run go on.
   await page.getByRole('button', { name: 'Close the tour' }).click();
-  await page.getByLabel('Speed').selectOption({ label: '16×' });
+  await page.getByLabel('Speed').selectOption({ label: '2×' });
   await btn(page, 'Play').click();
   await btn(page, 'Pause').waitFor();
   await page.waitForFunction(() => /event ([1-9]\d*)/.test(document.querySelector('.controls output').textContent), null, { timeout: 10000 });
@@ -204,11 +210,11 @@ test('keyboard: shortcuts work and the help overlay lists them', async () => {
   await help.waitFor({ state: 'detached' });
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowRight');
-  assert.equal(await position(page), 2);
+  await atEvent(page, 2);
   await page.keyboard.press('ArrowLeft');
-  assert.equal(await position(page), 1);
+  await atEvent(page, 1);
   await page.keyboard.press('r');
-  assert.equal(await position(page), 0);
+  await atEvent(page, 0);
   assert.deepEqual(appErrors(errors), []);
   await context.close();
 });

@@ -208,6 +208,7 @@ impl App {
         let Some(s) = self.session.as_mut() else {
             return false;
         };
+        let was_playing = self.playing;
         if self.playing {
             let dt = self
                 .last_frame
@@ -240,7 +241,9 @@ impl App {
         self.draw_dots();
         let s = self.session.as_ref().unwrap();
         let changed = s.event_count() != self.rendered_events;
-        changed && (!self.playing || ts - self.last_render >= RENDER_INTERVAL_MS)
+        // A run that stopped by itself (end, tour pause) must show "Play" again at once.
+        was_playing != self.playing
+            || (changed && (!self.playing || ts - self.last_render >= RENDER_INTERVAL_MS))
     }
 
     fn draw_dots(&mut self) {
@@ -568,6 +571,18 @@ impl Component for App {
             Msg::NodeDown(name, e) => {
                 if e.button() != 0 {
                     return false;
+                }
+                let on_handle = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .is_some_and(|el| el.class_list().contains("handle"));
+                if on_handle || matches!(self.drag, Some(Drag::Connect { .. })) {
+                    let (x, y) = self.to_model(&e).unwrap_or((0.0, 0.0));
+                    self.drag = Some(Drag::Connect { from: name, x, y });
+                    if let Some(svg) = self.svg.cast::<web_sys::Element>() {
+                        let _ = svg.set_pointer_capture(e.pointer_id());
+                    }
+                    return true;
                 }
                 let (x, y) = self.to_model(&e).unwrap_or((0.0, 0.0));
                 let (nx, ny) = self

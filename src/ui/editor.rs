@@ -364,8 +364,9 @@ fn apply(s: &mut Scenario, edit: &Edit, session: &Session) -> Result<(), String>
             let _name = match node {
                 NewNode::Service => {
                     let name = fresh_name(s, "service", "");
+                    // A service must do something: it starts as an RPC server; connecting it as a
+                    // sender or consumer turns it into a producer or consumer.
                     let mut svc = template().services.remove(2);
-                    svc.rpc_server = None;
                     svc.name = name.clone();
                     svc.x = Some(x);
                     svc.y = Some(y);
@@ -460,15 +461,21 @@ fn connect(s: &mut Scenario, from: &str, to: &str, kind: EdgeKind) -> Result<(),
             {
                 callee.rpc_server = template().services.remove(2).rpc_server;
             }
+            let called = s
+                .links
+                .iter()
+                .any(|l| l.to == from && l.kind == Some(LinkKind::Rpc));
             let caller = s.services.iter_mut().find(|v| v.name == from).unwrap();
             if caller.producer.is_none()
                 && caller.consumer.is_none()
-                && caller.rpc_server.is_none()
                 && caller.client.is_none()
+                && !called
             {
+                // A fresh service calling another becomes a client that calls once a second.
                 let mut p = template().services.remove(0).producer.unwrap();
                 p.to = to.into();
                 caller.producer = Some(p);
+                caller.rpc_server = None;
             }
             ensure_link(s, from, to, LinkKind::Rpc);
         }

@@ -420,7 +420,11 @@ impl Session {
             let mut key = a.clone();
             key.push_str("->");
             key.push_str(&b);
-            if edges.iter().any(|e| e.key == key) {
+            // One drawn edge per pair of nodes: a consumer's link and its queue->consumer flow are one.
+            if edges
+                .iter()
+                .any(|e| e.key == key || (e.source == b && e.target == a))
+            {
                 continue;
             }
             edges.push(EdgeView {
