@@ -587,20 +587,10 @@ impl Broker {
         let dedup_key = validate_publish(t, &req)?;
         self.next_publish += 1;
         let publish = PublishId(self.next_publish);
-        let t = &mut self.topics[topic.0 as usize];
-        t.metrics.published += 1;
+        self.topics[topic.0 as usize].metrics.published += 1;
         if let Some(key) = &dedup_key {
-            if let Some((original, _)) = t.dedup_check(key, publish, now) {
-                t.metrics.deduplicated += 1;
-                out.push(BrokerEvent::PublishDeduplicated {
-                    topic,
-                    original,
-                    dedup_id: key.clone(),
-                });
-                return Ok(PublishResponse {
-                    publish: original,
-                    deduplicated: true,
-                });
+            if let Some(duplicate) = self.topic_dedup(topic, key, publish, now, out) {
+                return Ok(duplicate);
             }
         }
         // A full interner (playground limit) falls back to an un-interned name.
@@ -673,6 +663,30 @@ impl Broker {
         Ok(PublishResponse {
             publish,
             deduplicated: false,
+        })
+    }
+
+    /// FIFO topics: `Some(response)` when the deduplication id was published less than 5 minutes
+    /// ago. <https://docs.aws.amazon.com/sns/latest/dg/fifo-message-dedup.html>
+    fn topic_dedup(
+        &mut self,
+        topic: TopicId,
+        key: &Arc<str>,
+        publish: PublishId,
+        now: Millis,
+        out: &mut Vec<BrokerEvent>,
+    ) -> Option<PublishResponse> {
+        let t = &mut self.topics[topic.0 as usize];
+        let (original, _) = t.dedup_check(key, publish, now)?;
+        t.metrics.deduplicated += 1;
+        out.push(BrokerEvent::PublishDeduplicated {
+            topic,
+            original,
+            dedup_id: key.clone(),
+        });
+        Some(PublishResponse {
+            publish: original,
+            deduplicated: true,
         })
     }
 

@@ -435,47 +435,17 @@ impl Queue {
                 ),
             ));
         }
-        let mut dedup_key: Option<Arc<str>> = None;
-        if self.fifo {
-            let key: Arc<str> = match &req.dedup_id {
-                Some(d) => d.clone(),
-                None => Arc::from(content_dedup_id(&req.payload.body)),
-            };
-            let scope = if self.cfg.dedup_scope == DedupScope::MessageGroup {
-                group
-            } else {
-                NO_GROUP
-            };
-            self.prune_dedup(now);
-            // The window starts at the first accepted send and is not moved by duplicates or by a
-            // delete. <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-exactly-once-processing.html>
-            if let Some(&(original, first_at)) = self.dedup.get(&(scope, key.clone())) {
-                let window_ends = first_at.plus(limits::DEDUP_WINDOW_MS);
-                if now < window_ends {
-                    self.metrics.deduplicated += 1;
-                    ctx.out.push(BrokerEvent::Deduplicated {
-                        queue: self.id,
-                        original,
-                        group: ctx.group_name(group),
-                        dedup_id: key,
-                        window_ends,
-                        from_topic,
-                    });
-                    return Ok(SendResponse {
-                        message: original,
-                        deduplicated: true,
-                    });
-                }
+        let dedup_key = if self.fifo {
+            match self.deduplicate(ctx, &req, group, from_topic) {
+                Ok(key) => Some(key),
+                Err(duplicate) => return Ok(duplicate),
             }
-            dedup_key = Some(key);
-        }
+        } else {
+            None
+        };
         let id = ctx.new_message_id();
         if let Some(key) = &dedup_key {
-            let scope = if self.cfg.dedup_scope == DedupScope::MessageGroup {
-                group
-            } else {
-                NO_GROUP
-            };
+            let scope = self.dedup_scope(group);
             self.dedup.insert((scope, key.clone()), (id, now));
             self.dedup_order.push_back((now, scope, key.clone()));
         }
@@ -504,6 +474,54 @@ impl Queue {
         Ok(SendResponse {
             message: id,
             deduplicated: false,
+        })
+    }
+
+    /// The deduplication id space a group's sends fall in (DeduplicationScope).
+    fn dedup_scope(&self, group: u32) -> u32 {
+        if self.cfg.dedup_scope == DedupScope::MessageGroup {
+            group
+        } else {
+            NO_GROUP
+        }
+    }
+
+    /// FIFO deduplication: `Ok(id)` for a new deduplication id (explicit, or SHA-256 of the body),
+    /// `Err(response)` when the id was accepted less than 5 minutes ago. The window starts at the
+    /// first accepted send and is not moved by duplicates or by a delete.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-exactly-once-processing.html>
+    fn deduplicate(
+        &mut self,
+        ctx: &mut Ctx,
+        req: &Incoming,
+        group: u32,
+        from_topic: Option<TopicId>,
+    ) -> Result<Arc<str>, SendResponse> {
+        let key: Arc<str> = match &req.dedup_id {
+            Some(d) => d.clone(),
+            None => Arc::from(content_dedup_id(&req.payload.body)),
+        };
+        self.prune_dedup(ctx.now);
+        let scope = self.dedup_scope(group);
+        let Some(&(original, first_at)) = self.dedup.get(&(scope, key.clone())) else {
+            return Ok(key);
+        };
+        let window_ends = first_at.plus(limits::DEDUP_WINDOW_MS);
+        if ctx.now >= window_ends {
+            return Ok(key);
+        }
+        self.metrics.deduplicated += 1;
+        ctx.out.push(BrokerEvent::Deduplicated {
+            queue: self.id,
+            original,
+            group: ctx.group_name(group),
+            dedup_id: key,
+            window_ends,
+            from_topic,
+        });
+        Err(SendResponse {
+            message: original,
+            deduplicated: true,
         })
     }
 
@@ -549,30 +567,7 @@ impl Queue {
         ctx: &mut Ctx,
         req: &ReceiveRequest,
     ) -> Result<ReceiveResponse, ApiError> {
-        if req.max_messages == 0 || req.max_messages > limits::MAX_BATCH {
-            return Err(invalid(format!(
-                "MaxNumberOfMessages must be between 1 and {}, got {}.",
-                limits::MAX_BATCH,
-                req.max_messages
-            )));
-        }
-        let wait_s = req.wait_s.unwrap_or(self.cfg.receive_wait_s);
-        if wait_s > limits::MAX_WAIT_S {
-            return Err(invalid(format!(
-                "WaitTimeSeconds must be between 0 and {}, got {wait_s}.",
-                limits::MAX_WAIT_S
-            )));
-        }
-        let visibility_s = req
-            .visibility_timeout_s
-            .unwrap_or(self.cfg.visibility_timeout_s);
-        if visibility_s > limits::MAX_VISIBILITY_TIMEOUT_S {
-            return Err(invalid(format!(
-                "VisibilityTimeout must be between 0 and {}, got {visibility_s}.",
-                limits::MAX_VISIBILITY_TIMEOUT_S
-            )));
-        }
-        let visibility_ms = visibility_s as u64 * 1000;
+        let (wait_s, visibility_ms) = self.receive_params(req)?;
         // ReceiveRequestAttemptId only applies to FIFO queues; standard queues ignore it.
         let attempt_id = match (&req.attempt_id, self.fifo) {
             (Some(a), true) => {
@@ -604,20 +599,67 @@ impl Queue {
             self.receive_now(ctx, max, visibility_ms, None)
         };
         if let Some(attempt_id) = attempt_id {
-            if !batch.is_empty() {
-                if self.attempts.len() as u64 >= limits::MAX_ATTEMPTS as u64 {
-                    self.attempts.pop_front();
-                }
-                self.attempts.push_back(Attempt {
-                    id: Arc::from(attempt_id),
-                    at: ctx.now,
-                    batch: batch.iter().map(|m| m.receipt).collect(),
-                });
-            }
+            self.remember_attempt(ctx, attempt_id, &batch);
         }
         if !batch.is_empty() || wait_s == 0 {
             return Ok(ReceiveResponse::Messages(batch));
         }
+        self.start_poll(ctx, req.max_messages, visibility_ms, wait_s)
+    }
+
+    /// Range checks of a receive; returns (wait in s, visibility timeout in ms).
+    fn receive_params(&self, req: &ReceiveRequest) -> Result<(u32, u64), ApiError> {
+        if req.max_messages == 0 || req.max_messages > limits::MAX_BATCH {
+            return Err(invalid(format!(
+                "MaxNumberOfMessages must be between 1 and {}, got {}.",
+                limits::MAX_BATCH,
+                req.max_messages
+            )));
+        }
+        let wait_s = req.wait_s.unwrap_or(self.cfg.receive_wait_s);
+        if wait_s > limits::MAX_WAIT_S {
+            return Err(invalid(format!(
+                "WaitTimeSeconds must be between 0 and {}, got {wait_s}.",
+                limits::MAX_WAIT_S
+            )));
+        }
+        let visibility_s = req
+            .visibility_timeout_s
+            .unwrap_or(self.cfg.visibility_timeout_s);
+        if visibility_s > limits::MAX_VISIBILITY_TIMEOUT_S {
+            return Err(invalid(format!(
+                "VisibilityTimeout must be between 0 and {}, got {visibility_s}.",
+                limits::MAX_VISIBILITY_TIMEOUT_S
+            )));
+        }
+        let visibility_ms = visibility_s as u64 * 1000;
+        Ok((wait_s, visibility_ms))
+    }
+
+    /// Remembers a FIFO receive for ReceiveRequestAttemptId retries (empty batches are not
+    /// worth repeating).
+    fn remember_attempt(&mut self, ctx: &Ctx, attempt_id: &str, batch: &[ReceivedMessage]) {
+        if batch.is_empty() {
+            return;
+        }
+        if self.attempts.len() as u64 >= limits::MAX_ATTEMPTS as u64 {
+            self.attempts.pop_front();
+        }
+        self.attempts.push_back(Attempt {
+            id: Arc::from(attempt_id),
+            at: ctx.now,
+            batch: batch.iter().map(|m| m.receipt).collect(),
+        });
+    }
+
+    /// Long polling: nothing to receive now, so the receive waits up to `wait_s`.
+    fn start_poll(
+        &mut self,
+        ctx: &mut Ctx,
+        max: u32,
+        visibility_ms: u64,
+        wait_s: u32,
+    ) -> Result<ReceiveResponse, ApiError> {
         if self.polls.len() as u64 >= limits::MAX_POLLS_PER_QUEUE as u64 {
             return Err(ApiError::new(
                 ErrorCode::OverLimit,
@@ -634,7 +676,7 @@ impl Queue {
         self.polls.insert(
             poll,
             Poll {
-                max: req.max_messages,
+                max,
                 visibility_ms,
                 until,
             },
