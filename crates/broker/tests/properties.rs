@@ -460,3 +460,198 @@ fn bytes_per_message_stays_within_budget() {
     let bytes = Broker::bytes_per_message();
     assert!(bytes <= 96, "{bytes} bytes per message");
 }
+
+/// Random junk for one hostile call.
+fn junk_string(draw: &mut Rng) -> String {
+    let alphabet = [
+        "", "a", "g1", "b", "7", "x y", "é", "\u{1}", "..", "AWS.x", "{", "1e9999", "-0", "a.fifo",
+    ];
+    let n = draw.below(3);
+    (0..n)
+        .map(|_| alphabet[draw.below(alphabet.len() as u64) as usize])
+        .collect()
+}
+
+#[test]
+fn property_hostile_calls_never_panic_and_keep_invariants() {
+    let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for seed in seeds() {
+        let mut draw = Rng::new(seed ^ 0x5eed);
+        let mut rng = Rng::new(seed);
+        let mut broker = Broker::new();
+        // A valid core so that junk calls meet real state (ids 0 and 1; junk may add more).
+        let mut fifo = QueueConfig::new("core.fifo");
+        fifo.content_based_dedup = true;
+        broker.create_queue(QueueConfig::new("core")).unwrap();
+        broker.create_queue(fifo).unwrap();
+        broker.create_topic(TopicConfig::new("news")).unwrap();
+        let mut out = Vec::new();
+        let mut now = Millis::ZERO;
+        let mut handles: Vec<ReceiptHandle> = Vec::new();
+        for op in 0..OPS_PER_SEED {
+            let queue = QueueId(draw.below(6) as u32);
+            let topic = TopicId(draw.below(3) as u32);
+            match draw.below(14) {
+                0 => {
+                    let mut cfg = QueueConfig::new(
+                        junk_string(&mut draw) + ["q", "f.fifo"][draw.below(2) as usize],
+                    );
+                    cfg.visibility_timeout_s = draw.below(50_000) as u32;
+                    cfg.retention_s = draw.below(2_000_000) as u32;
+                    cfg.delay_s = draw.below(1_000) as u32;
+                    cfg.receive_wait_s = draw.below(25) as u32;
+                    cfg.content_based_dedup = draw.below(2) == 0;
+                    if draw.below(3) == 0 {
+                        cfg.redrive = Some(RedrivePolicy {
+                            dead_letter: QueueId(draw.below(6) as u32),
+                            max_receive_count: draw.below(1_100) as u32,
+                        });
+                    }
+                    let _ = broker.create_queue(cfg);
+                }
+                1 => {
+                    let _ = broker.create_topic(TopicConfig::new(
+                        junk_string(&mut draw) + ["t", "t.fifo"][draw.below(2) as usize],
+                    ));
+                }
+                2 => {
+                    let target = if draw.below(2) == 0 {
+                        SubscriptionTarget::Queue(queue)
+                    } else {
+                        SubscriptionTarget::Endpoint(draw.next_u64() as u32)
+                    };
+                    let mut cfg = SubscriptionConfig::new(target);
+                    if draw.below(2) == 0 {
+                        let policies = [
+                            r#"{"a":["x"]}"#,
+                            r#"{"a":[{"numeric":[">",1e300]}]}"#,
+                            "{",
+                            r#"{"$or":[]}"#,
+                            r#"{"a":{"b":[{"exists":false}]}}"#,
+                        ];
+                        cfg.filter_policy =
+                            Some(policies[draw.below(policies.len() as u64) as usize].to_string());
+                        cfg.filter_policy_scope = if draw.below(2) == 0 {
+                            FilterPolicyScope::MessageBody
+                        } else {
+                            FilterPolicyScope::MessageAttributes
+                        };
+                    }
+                    let _ = broker.subscribe(topic, cfg);
+                }
+                3..=5 => {
+                    let mut req = SendRequest::new(junk_string(&mut draw) + "m");
+                    if draw.below(4) != 0 {
+                        req = req.group(junk_string(&mut draw) + "g");
+                    }
+                    if draw.below(4) == 0 {
+                        req = req.dedup(junk_string(&mut draw));
+                    }
+                    if draw.below(3) == 0 {
+                        req = req.delay(draw.below(2_000) as u32);
+                    }
+                    if draw.below(3) == 0 {
+                        req = req.attribute(
+                            junk_string(&mut draw),
+                            AttributeValue::number(junk_string(&mut draw)),
+                        );
+                    }
+                    let _ = broker.send_message(now, queue, req, &mut rng, &mut out);
+                }
+                6..=7 => {
+                    let req = ReceiveRequest {
+                        max_messages: draw.below(12) as u32,
+                        wait_s: Some(draw.below(25) as u32),
+                        visibility_timeout_s: Some(draw.below(50_000) as u32),
+                        attempt_id: Some(junk_string(&mut draw) + "r"),
+                    };
+                    if let Ok(r) = broker.receive_message(now, queue, req, &mut rng, &mut out) {
+                        handles.extend(r.messages().iter().map(|m| m.receipt));
+                    }
+                }
+                8 => {
+                    let mut receipt =
+                        match handles.get(draw.below(handles.len() as u64 + 1) as usize) {
+                            Some(h) => *h,
+                            None => ReceiptHandle {
+                                queue,
+                                message: MessageId(draw.next_u64()),
+                                receive: draw.next_u64() as u32,
+                            },
+                        };
+                    if draw.below(4) == 0 {
+                        receipt.receive = receipt.receive.wrapping_add(1);
+                    }
+                    let _ = if draw.below(2) == 0 {
+                        broker.delete_message(now, queue, receipt, &mut rng, &mut out)
+                    } else {
+                        broker.change_message_visibility(
+                            now,
+                            queue,
+                            receipt,
+                            draw.next_u64() as u32 % 50_000,
+                            &mut rng,
+                            &mut out,
+                        )
+                    };
+                }
+                9 => {
+                    let mut req =
+                        PublishRequest::new(junk_string(&mut draw) + r#"{"a":"x","b":{"c":1}}"#);
+                    if draw.below(2) == 0 {
+                        req = req
+                            .group(junk_string(&mut draw))
+                            .dedup(junk_string(&mut draw));
+                    }
+                    req = req.attribute("a", AttributeValue::string(junk_string(&mut draw)));
+                    let _ = broker.publish(now, topic, req, &mut rng, &mut out);
+                }
+                10 => {
+                    let d = DeliveryId(draw.below(20));
+                    let _ = if draw.below(2) == 0 {
+                        broker.endpoint_delivered(now, d, &mut rng, &mut out)
+                    } else {
+                        broker.endpoint_delivery_failed(now, d, &mut rng, &mut out)
+                    };
+                }
+                11 => {
+                    let _ = broker.purge_queue(now, queue, &mut rng, &mut out);
+                }
+                12 => {
+                    broker.cancel_poll(queue, PollId(draw.below(20)), &mut rng, &mut out);
+                }
+                _ => {
+                    // Time jumps, including absurd ones (the clock saturates, never panics).
+                    now = if draw.below(50) == 0 {
+                        Millis(u64::MAX - draw.below(10))
+                    } else {
+                        now.plus(draw.below(100_000))
+                    };
+                    broker.advance(now, &mut rng, &mut out);
+                }
+            }
+            if let Err(e) = broker.check_invariants() {
+                panic!("seed={seed} op={op}: {e}");
+            }
+            for e in &out {
+                let _ = e.explain(&broker);
+                *kinds.entry(e.kind()).or_default() += 1;
+            }
+            out.clear();
+        }
+    }
+    if seeds().len() > 1 {
+        for kind in [
+            "Accepted",
+            "Received",
+            "Deleted",
+            "Published",
+            "Deduplicated",
+        ] {
+            assert!(
+                kinds.contains_key(kind),
+                "hostile workload never produced {kind}: {kinds:?}"
+            );
+        }
+    }
+}
