@@ -859,7 +859,8 @@ impl Broker {
 
     /// Applies every transition due at or before `now`, in time order (and, at equal times, queue
     /// by queue in id order, then endpoint retries). Calls with an earlier `now` than a previous
-    /// one act at the previous time: the clock never goes back.
+    /// one act at the previous time: the clock never goes back. Events carry no time: to stamp
+    /// each one exactly, call `advance(t)` once per `t = next_deadline()` rather than jumping.
     pub fn advance(&mut self, now: Millis, rng: &mut Rng, out: &mut Vec<BrokerEvent>) {
         let now = now.max(self.now);
         while let Some(t) = self.next_deadline().filter(|&t| t <= now) {

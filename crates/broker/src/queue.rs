@@ -546,7 +546,9 @@ impl Queue {
     /// Puts a record moved from a source queue into this dead-letter queue. Standard queues keep
     /// the id and the original enqueue time; FIFO queues reset the enqueue time (and the broker
     /// gives a new id, so ids stay in enqueue order).
-    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/setting-up-dead-letter-queue-retention.html>
+    /// (There, ApproximateAgeOfOldestMessage counts from the move; `oldest_age_ms` counts from
+    /// the original enqueue for standard DLQs, a simplification.)
     pub(crate) fn insert_moved(&mut self, ctx: &mut Ctx, mut msg: Msg) {
         if self.fifo {
             msg.sent_at = ctx.now;
