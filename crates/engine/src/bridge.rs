@@ -283,7 +283,7 @@ pub(crate) fn client_call(
     call: &ApiCall,
     last: &[ReceiptHandle],
     next_origin: &mut u64,
-) -> (ClientCallRecord, Option<Vec<ReceiptHandle>>) {
+) -> (ClientCallRecord, ClientReceipts) {
     let mut origin = || {
         let o = *next_origin;
         *next_origin += 1;
@@ -293,6 +293,7 @@ pub(crate) fn client_call(
         }
     };
     let mut receipts = None;
+    let mut waiting = None;
     let (params, outcome) = match call {
         ApiCall::SendMessage {
             queue,
@@ -355,6 +356,7 @@ pub(crate) fn client_call(
                         json!({"messages": messages.iter().map(message_json).collect::<Vec<_>>()})
                     }
                     ReceiveResponse::Waiting { poll, until } => {
+                        waiting = Some(poll);
                         json!({"messages": [], "waiting": poll.to_string(), "until_t_ms": until.0})
                     }
                 });
@@ -404,5 +406,15 @@ pub(crate) fn client_call(
             (params, outcome)
         }
     };
-    (record(service, call, params, outcome), receipts)
+    (
+        record(service, call, params, outcome),
+        ClientReceipts { receipts, waiting },
+    )
+}
+
+/// What a scripted call leaves behind for later calls: the receipt handles of a receive that
+/// returned messages, or the long poll it is waiting on.
+pub(crate) struct ClientReceipts {
+    pub receipts: Option<Vec<ReceiptHandle>>,
+    pub waiting: Option<crate::broker::PollId>,
 }

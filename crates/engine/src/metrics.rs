@@ -159,6 +159,8 @@ pub struct ServiceSummary {
 pub struct QueueSummary {
     #[serde(flatten)]
     pub counters: QueueMetrics,
+    /// Age of the oldest stored message (ApproximateAgeOfOldestMessage), in ms.
+    pub oldest_age_ms: u64,
     /// (t_ms, visible, in_flight) samples over the run, for charts.
     pub depth_over_time: Vec<(u64, u64, u64)>,
 }
@@ -193,6 +195,9 @@ pub(crate) fn summarize(world: &crate::world::World, events: u64) -> Metrics {
             name.clone(),
             QueueSummary {
                 counters: crate::bridge::queue_metrics(&world.broker, i as u32),
+                oldest_age_ms: world
+                    .broker
+                    .oldest_age_ms(crate::broker::QueueId(i as u32), world.now),
                 depth_over_time: world.samples.samples[i].clone(),
             },
         );

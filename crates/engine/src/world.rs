@@ -229,6 +229,7 @@ pub struct World {
     pub(crate) dedup_window: WindowCounter,
     pub(crate) out: Vec<EventKind>,
     pub(crate) broker_out: Vec<BrokerEvent>,
+    broker_scratch: Vec<BrokerEvent>,
 }
 
 /// Why a world could not be built. Bad input never panics.
@@ -372,6 +373,7 @@ impl World {
             samples: QueueSamples::new(spec.queues.len() as u32, spec.limits.until),
             out: Vec::new(),
             broker_out: Vec::new(),
+            broker_scratch: Vec::new(),
         };
         for (i, service) in spec.services.iter().enumerate() {
             let id = ServiceId(i as u32);
@@ -514,25 +516,33 @@ impl World {
     /// Drain broker events into the event list (handing completed polls and endpoint
     /// deliveries to services), reschedule the broker's next deadline, take samples.
     fn after_action(&mut self) {
-        let mut i = 0;
-        while i < self.broker_out.len() {
-            let event = self.broker_out[i].clone();
-            i += 1;
-            self.on_broker_event(&event);
-            if let BrokerEvent::Accepted {
-                dedup_id: Some(_), ..
-            } = &event
-            {
-                self.dedup_window.add(self.now);
+        // Broker events move (no clone) into the event list. Handling one may call the broker
+        // again (an endpoint answer); those follow after the current batch.
+        let touched = !self.broker_out.is_empty();
+        while !self.broker_out.is_empty() {
+            let mut batch = std::mem::take(&mut self.broker_scratch);
+            std::mem::swap(&mut batch, &mut self.broker_out);
+            for event in batch.drain(..) {
+                self.on_broker_event(&event);
+                if let BrokerEvent::Accepted {
+                    dedup_id: Some(_), ..
+                } = &event
+                {
+                    self.dedup_window.add(self.now);
+                }
+                self.out.push(EventKind::Broker { event });
             }
-            self.out.push(EventKind::Broker { event });
+            self.broker_scratch = batch;
         }
-        self.broker_out.clear();
-        if let Some(deadline) = bridge::next_deadline(&self.broker) {
-            let deadline = deadline.max(self.now);
-            if self.broker_wake.is_none_or(|w| deadline < w) {
-                self.broker_wake = Some(deadline);
-                self.agenda.push(deadline, Action::Broker);
+        // The broker's next deadline only moves when its state changed, and every state change
+        // is an event; a stale wake-up (broker_wake cleared) also needs a new one.
+        if touched || self.broker_wake.is_none() {
+            if let Some(deadline) = bridge::next_deadline(&self.broker) {
+                let deadline = deadline.max(self.now);
+                if self.broker_wake.is_none_or(|w| deadline < w) {
+                    self.broker_wake = Some(deadline);
+                    self.agenda.push(deadline, Action::Broker);
+                }
             }
         }
         self.samples.maybe_sample(self.now, &self.broker);
@@ -551,7 +561,13 @@ impl World {
                 if let Some(s) = consumer {
                     let service = ServiceId(s as u32);
                     self.services[s].consumer.polling = None;
-                    self.ship_batch(service, *queue, messages.clone());
+                    if self.statics.consumer(service).is_some() {
+                        self.ship_batch(service, *queue, messages.clone());
+                    } else {
+                        // A scripted client's long poll: its messages become "the last receive".
+                        self.services[s].client_last_receive =
+                            messages.iter().map(|m| m.receipt).collect();
+                    }
                 }
             }
             BrokerEvent::EndpointDeliveryRequested {
@@ -1765,7 +1781,12 @@ impl World {
             &last,
             &mut self.next_origin,
         );
-        self.services[service.ix()].client_last_receive = receipts.unwrap_or(last);
+        let s = &mut self.services[service.ix()];
+        s.client_last_receive = receipts.receipts.unwrap_or(last);
+        if receipts.waiting.is_some() {
+            // Its long poll completes later (PollCompleted); those receipts count as "last".
+            s.consumer.polling = receipts.waiting;
+        }
         self.out.push(EventKind::ClientCall {
             record: Box::new(record),
         });

@@ -508,3 +508,57 @@ fn fifo_consumers_never_see_a_group_out_of_order() {
         0
     );
 }
+
+#[test]
+fn scripted_long_poll_returns_when_a_message_arrives_and_its_receipt_can_delete() {
+    let receive = ApiCall::ReceiveMessage {
+        queue: QueueId(0),
+        max_number_of_messages: 1,
+        wait_time_seconds: 5,
+        visibility_timeout: None,
+        receive_request_attempt_id: None,
+    };
+    let script = ScriptSpec {
+        calls: vec![
+            ScriptedCall {
+                at: Millis(0),
+                call: receive,
+            },
+            ScriptedCall {
+                at: Millis(1_000),
+                call: ApiCall::SendMessage {
+                    queue: QueueId(0),
+                    message: body("late"),
+                    delay_seconds: None,
+                },
+            },
+            ScriptedCall {
+                at: Millis(2_000),
+                call: ApiCall::DeleteMessage {
+                    queue: QueueId(0),
+                    receipt: ReceiptRef::NthOfLastReceive(0),
+                },
+            },
+        ],
+    };
+    let mut spec = world(vec![ServiceSpec {
+        name: "me".into(),
+        behaviour: Behaviour::ScriptedClient(script),
+    }]);
+    spec.queues.push(queue("q", 30));
+    let sim = run(&spec);
+    let completed = sim.events().iter().find(|e| matches!(&e.kind, EventKind::Broker { event: BrokerEvent::PollCompleted { messages, .. } } if messages.len() == 1)).unwrap();
+    assert_eq!(
+        completed.t,
+        Millis(1_000),
+        "the waiting poll returns as soon as the message arrives"
+    );
+    let lines: Vec<serde_json::Value> = sim
+        .trace_lines()
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .filter(|v: &serde_json::Value| v["kind"] == "client_call")
+        .collect();
+    assert!(lines[0]["result"]["waiting"].is_string());
+    assert!(lines[2].get("error").is_none(), "{}", lines[2]);
+    assert_eq!(sim.metrics().queues["q"].counters.deleted, 1);
+}

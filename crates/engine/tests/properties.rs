@@ -368,3 +368,48 @@ fn same_seed_same_trace() {
         assert_eq!(a.trace_hash(), b.trace_hash(), "seed={seed}");
     });
 }
+
+#[test]
+fn interactive_injections_survive_random_seeks() {
+    for_each_seed(|seed, spec| {
+        let mut rng = Rng::new(seed ^ 0x1a1a);
+        let mut sim = Sim::new(spec).unwrap();
+        let n_services = spec.services.len() as u64;
+        // Inject a few faults at random points, wandering back and forth in between.
+        let mut schedule: Vec<(u64, FaultAction)> = Vec::new();
+        for _ in 0..3 {
+            sim.run_until(Millis(sim.now().0 + 1 + rng.below(3_000)), 5_000);
+            let action = FaultAction::Crash {
+                service: ServiceId(rng.below(n_services) as u32),
+            };
+            let at = sim.event_count();
+            sim.inject(action.clone()).unwrap();
+            schedule.push((at, action));
+            let back = rng.below(sim.event_count() + 1);
+            sim.seek(back);
+            sim.seek(sim.event_count().max(at + 1));
+        }
+        sim.run_until(spec.limits.until, spec.limits.max_events);
+        let end = sim.event_count();
+        // The same injections applied at the same event counts in a fresh, straight run.
+        let mut straight = Sim::new(spec).unwrap();
+        for (at, action) in &schedule {
+            straight.seek(*at);
+            straight.inject(action.clone()).unwrap();
+        }
+        straight.run_until(spec.limits.until, spec.limits.max_events);
+        assert_eq!(straight.event_count(), end, "seed={seed}");
+        assert_eq!(straight.trace_hash(), sim.trace_hash(), "seed={seed}");
+        for _ in 0..3 {
+            let n = rng.below(end + 1);
+            sim.seek(n);
+            straight.seek(n);
+            assert_eq!(sim.trace_hash(), straight.trace_hash(), "seed={seed} n={n}");
+            assert_eq!(
+                serde_json::to_string(&sim.metrics()).unwrap(),
+                serde_json::to_string(&straight.metrics()).unwrap(),
+                "seed={seed} n={n}"
+            );
+        }
+    });
+}
