@@ -306,6 +306,14 @@ fn fault_text(action: &FaultAction, names: &Names) -> String {
             )
         }
         FaultAction::Restore { link } => format!("link {} is back to normal", names.link(*link)),
+        FaultAction::LoseResponses { link, chance } => format!(
+            "link {} loses {} ppm of responses: requests still do their work but callers may never hear back",
+            names.link(*link),
+            chance.0
+        ),
+        FaultAction::Pause { service, for_ms } => {
+            format!("{} pauses for {} (nothing it does progresses meanwhile)", names.service(*service), Millis(*for_ms))
+        }
         FaultAction::SkipDeletes { service, on } => {
             if *on {
                 format!(
@@ -457,6 +465,61 @@ impl EventKind {
                 "{} is down: {lost_jobs} job(s) in progress are lost, and messages it received but did not delete will reappear after their visibility timeout.",
                 s(*service)
             ),
+        }
+    }
+
+    /// The message this event is about, if any (for the UI's message journey).
+    pub fn message(&self) -> Option<MessageId> {
+        match self {
+            EventKind::Broker { event } => event.ids().message,
+            EventKind::Sent { message, .. }
+            | EventKind::ChainSent { message, .. }
+            | EventKind::Handled { message, .. } => *message,
+            EventKind::WorkStarted { message, .. }
+            | EventKind::WorkFinished { message, .. }
+            | EventKind::DuplicateSkipped { message, .. }
+            | EventKind::VisibilityExtended { message, .. } => Some(*message),
+            EventKind::RpcRequest { .. }
+            | EventKind::RpcAccepted { .. }
+            | EventKind::RpcRejected { .. }
+            | EventKind::Replied { .. }
+            | EventKind::RpcCompleted { .. }
+            | EventKind::RpcTimedOut { .. }
+            | EventKind::LateResponse { .. }
+            | EventKind::Lost { .. }
+            | EventKind::SendStarted { .. }
+            | EventKind::SendFailed { .. }
+            | EventKind::PollEmpty { .. }
+            | EventKind::PollWaiting { .. }
+            | EventKind::BatchArrived { .. }
+            | EventKind::DeliveredToCrashed { .. }
+            | EventKind::EndpointHandled { .. }
+            | EventKind::ClientCall { .. }
+            | EventKind::Fault { .. }
+            | EventKind::Crashed { .. } => None,
+        }
+    }
+
+    /// The origin (the engine's id of the message as first created, kept through copies,
+    /// retries and redeliveries) this event is about, if known.
+    pub fn origin(&self) -> Option<u64> {
+        match self {
+            EventKind::Broker { event } => match event {
+                BrokerEvent::Accepted { meta, .. }
+                | BrokerEvent::Received { meta, .. }
+                | BrokerEvent::Published { meta, .. } => Some(meta.origin),
+                BrokerEvent::EndpointDeliveryRequested { meta, .. } => Some(meta.origin),
+                _ => None,
+            },
+            EventKind::Sent { origin, .. }
+            | EventKind::SendFailed { origin, .. }
+            | EventKind::ChainSent { origin, .. }
+            | EventKind::Replied { origin, .. }
+            | EventKind::WorkStarted { origin, .. }
+            | EventKind::Handled { origin, .. }
+            | EventKind::WorkFinished { origin, .. }
+            | EventKind::DuplicateSkipped { origin, .. } => Some(*origin),
+            _ => None,
         }
     }
 
@@ -816,12 +879,14 @@ impl EventKind {
                     FaultAction::Crash { service }
                     | FaultAction::Restart { service }
                     | FaultAction::Slow { service, .. }
-                    | FaultAction::SkipDeletes { service, .. } => {
+                    | FaultAction::SkipDeletes { service, .. }
+                    | FaultAction::Pause { service, .. } => {
                         map.insert("service".into(), svc(*service));
                     }
                     FaultAction::Partition { link }
                     | FaultAction::Heal { link }
                     | FaultAction::Degrade { link, .. }
+                    | FaultAction::LoseResponses { link, .. }
                     | FaultAction::Restore { link } => {
                         map.insert("link".into(), Value::from(names.link(*link)));
                     }

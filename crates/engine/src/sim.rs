@@ -338,6 +338,16 @@ impl Sim {
         self.world.approx_bytes()
     }
 
+    /// A queue's counters, cheap enough for every animation frame.
+    pub fn queue_counts(&self, queue: crate::broker::QueueId) -> crate::broker::QueueMetrics {
+        self.world.queue_metrics(queue)
+    }
+
+    /// FIFO lanes of a queue: (group, waiting, in flight, blocked head), cheap per frame.
+    pub fn queue_groups(&self, queue: crate::broker::QueueId) -> Vec<crate::broker::GroupSummary> {
+        self.world.queue_groups(queue)
+    }
+
     /// Messages and calls travelling right now, for animation.
     pub fn transits(&self) -> Vec<Transit> {
         self.world.transits()

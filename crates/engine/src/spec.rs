@@ -376,6 +376,18 @@ pub enum FaultAction {
     Restore {
         link: LinkId,
     },
+    /// Responses crossing the link are lost with this chance (the request did its work, the
+    /// caller never hears: the lost-acknowledgement case). Undone by `Restore`.
+    LoseResponses {
+        link: LinkId,
+        chance: Chance,
+    },
+    /// The service stops for `for_ms` (a GC pause): its work, timers and arriving requests
+    /// wait until it resumes; nothing is lost.
+    Pause {
+        service: ServiceId,
+        for_ms: u64,
+    },
     /// A consumer stops (or resumes) deleting what it handled.
     SkipDeletes {
         service: ServiceId,

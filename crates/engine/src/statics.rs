@@ -363,6 +363,15 @@ pub(crate) fn check_fault(
         FaultAction::Partition { link: l }
         | FaultAction::Heal { link: l }
         | FaultAction::Restore { link: l } => link(*l),
-        FaultAction::Degrade { link: l, .. } => link(*l),
+        FaultAction::Degrade { link: l, .. } | FaultAction::LoseResponses { link: l, .. } => {
+            link(*l)
+        }
+        FaultAction::Pause { service: s, for_ms } => {
+            service(*s)?;
+            if *for_ms > MAX_UNTIL_MS {
+                return Err(format!("pause must be at most {MAX_UNTIL_MS} ms"));
+            }
+            Ok(())
+        }
     }
 }

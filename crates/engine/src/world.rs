@@ -99,6 +99,8 @@ pub enum ServiceStatus {
 #[derive(Clone, Debug)]
 pub(crate) struct Service {
     pub crashed: bool,
+    /// A paused service (GC pause) runs nothing before this time: its actions wait.
+    pub paused_until: Millis,
     /// Bumped on every crash: actions of an earlier life are ignored.
     pub epoch: u32,
     pub slow_pct: u32,
@@ -146,6 +148,8 @@ pub(crate) enum JobPhase {
 pub(crate) struct Link {
     pub partitioned: bool,
     pub drop: Chance,
+    /// Only responses are dropped (the request did its work; the caller never hears).
+    pub lose_responses: Chance,
     pub delay_ms: u64,
     pub carried: u64,
     pub lost: u64,
@@ -331,6 +335,7 @@ impl World {
             .iter()
             .map(|_| Service {
                 crashed: false,
+                paused_until: Millis::ZERO,
                 epoch: 0,
                 slow_pct: 100,
                 skip_deletes: false,
@@ -347,6 +352,7 @@ impl World {
             .iter()
             .map(|_| Link {
                 partitioned: false,
+                lose_responses: Chance::NEVER,
                 drop: Chance::NEVER,
                 delay_ms: 0,
                 carried: 0,
@@ -445,7 +451,37 @@ impl World {
         true
     }
 
+    /// The service an action runs in, if any (for pauses).
+    fn action_service(&self, action: &Action) -> Option<ServiceId> {
+        match *action {
+            Action::ProducerTick { service, .. }
+            | Action::ProducerRetry { service, .. }
+            | Action::WorkDone { service, .. }
+            | Action::CallRetry { service, .. }
+            | Action::Poll { service, .. }
+            | Action::Deliver { service, .. }
+            | Action::Heartbeat { service, .. }
+            | Action::Script { service, .. } => Some(service),
+            Action::Arrive { slot, no } => match self.live_call(slot, no)?.target {
+                Node::Service(server) => Some(server),
+                _ => None,
+            },
+            Action::Return { slot, no } | Action::Timeout { slot, no } => {
+                self.live_call(slot, no).map(|c| c.caller)
+            }
+            Action::Broker | Action::Fault { .. } => None,
+        }
+    }
+
     fn apply(&mut self, action: Action) {
+        if let Some(service) = self.action_service(&action) {
+            let until = self.services[service.ix()].paused_until;
+            if until > self.now {
+                // Paused (a GC pause): the work, timers and arrivals wait until it resumes.
+                self.agenda.push(until, action);
+                return;
+            }
+        }
         match action {
             Action::ProducerTick { service, k } => self.producer_tick(service, k),
             Action::ProducerRetry {
@@ -794,7 +830,14 @@ impl World {
         let Some(mut call) = self.calls[slot as usize] else {
             return;
         };
-        let crossing = self.cross(call.link);
+        let mut crossing = self.cross(call.link);
+        if let (Ok(_), Some(link)) = (&crossing, call.link) {
+            let chance = self.links[link.ix()].lose_responses;
+            if self.rng.chance(chance) {
+                self.links[link.ix()].lost += 1;
+                crossing = Err(LossCause::Fault);
+            }
+        }
         call.phase = CallPhase::Response { ok: result.is_ok() };
         call.failure = result.err();
         call.message = result.ok().flatten();
@@ -1819,6 +1862,14 @@ impl World {
             FaultAction::Restore { link } => {
                 self.links[link.ix()].drop = Chance::NEVER;
                 self.links[link.ix()].delay_ms = 0;
+                self.links[link.ix()].lose_responses = Chance::NEVER;
+            }
+            FaultAction::LoseResponses { link, chance } => {
+                self.links[link.ix()].lose_responses = chance
+            }
+            FaultAction::Pause { service, for_ms } => {
+                let s = &mut self.services[service.ix()];
+                s.paused_until = s.paused_until.max(self.now.plus(for_ms));
             }
             FaultAction::SkipDeletes { service, on } => {
                 self.services[service.ix()].skip_deletes = on
@@ -1982,6 +2033,25 @@ impl World {
             }
         }
         out
+    }
+
+    /// Whether the skip-delete fault is on for this service.
+    pub fn skip_deletes(&self, service: ServiceId) -> bool {
+        self.services
+            .get(service.ix())
+            .is_some_and(|s| s.skip_deletes)
+    }
+
+    /// The time until which a service is paused (in the past when it is not).
+    pub fn paused_until(&self, service: ServiceId) -> Millis {
+        self.services
+            .get(service.ix())
+            .map_or(Millis::ZERO, |s| s.paused_until)
+    }
+
+    /// Cheap per-frame FIFO lane summary of a queue (group, waiting, in flight, blocked head).
+    pub fn queue_groups(&self, queue: QueueId) -> Vec<crate::broker::GroupSummary> {
+        self.broker.queue_groups(queue)
     }
 
     /// The broker's counters of one queue (zeros for an unknown id).

@@ -338,3 +338,74 @@ fn trace_hash_is_pinned_for_a_reference_world() {
 }
 
 const PINNED: u64 = 17295375135160127201;
+
+#[test]
+fn paused_server_answers_only_after_the_pause() {
+    let mut spec = world(vec![
+        caller("client", 1, &[100], 5_000),
+        server("api", 10, vec![]),
+    ]);
+    spec.links.push(rpc_link(0, 1, 10));
+    spec.faults.push(fault(
+        0,
+        FaultAction::Pause {
+            service: ServiceId(1),
+            for_ms: 1_000,
+        },
+    ));
+    let sim = run(&spec);
+    let completed = of_kind(&sim, "rpc_completed");
+    assert_eq!(completed.len(), 1);
+    assert_eq!(
+        completed[0].t,
+        Millis(1_020),
+        "the request waits for the pause to end, then 10 ms work and 10 ms back"
+    );
+}
+
+#[test]
+fn lost_acknowledgements_make_the_producer_resend_and_the_fifo_queue_deduplicate() {
+    let template = MessageTemplate {
+        body: "pay {n}".into(),
+        group_id: Some("acct".into()),
+        dedup_id: Some("pay-{n}".into()),
+        ..Default::default()
+    };
+    let mut spec = world(vec![producer(
+        "app",
+        Target::Queue(QueueId(0)),
+        &[0],
+        template,
+        200,
+        RetryPolicy {
+            max_attempts: 2,
+            backoff_ms: 10,
+        },
+    )]);
+    spec.queues.push(queue("payments.fifo", 30));
+    spec.links
+        .push(messaging_link(0, Node::Queue(QueueId(0)), 5));
+    spec.faults.push(fault(
+        0,
+        FaultAction::LoseResponses {
+            link: LinkId(0),
+            chance: Chance::ALWAYS,
+        },
+    ));
+    let sim = run(&spec);
+    let q = &sim.metrics().queues["payments.fifo"];
+    assert_eq!(
+        (
+            q.counters.sent,
+            q.counters.accepted,
+            q.counters.deduplicated
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        of_kind(&sim, "send_failed").len(),
+        2,
+        "the producer never hears back"
+    );
+    assert_eq!(sim.metrics().links["app->payments.fifo"].lost, 2);
+}

@@ -150,7 +150,24 @@ fn random_world(seed: u64) -> WorldSpec {
         let at = rng.below(15_000);
         let s = ServiceId(2 + rng.below((n_services - 2) as u64) as u32);
         let l = LinkId(rng.below(n_links as u64) as u32);
-        let (fault_on, fault_off) = match rng.below(5) {
+        let (fault_on, fault_off) = match rng.below(7) {
+            5 => (
+                FaultAction::Pause {
+                    service: s,
+                    for_ms: rng.below(3_000),
+                },
+                FaultAction::Slow {
+                    service: s,
+                    factor_pct: 100,
+                },
+            ),
+            6 => (
+                FaultAction::LoseResponses {
+                    link: l,
+                    chance: Chance(500_000),
+                },
+                FaultAction::Restore { link: l },
+            ),
             0 => (
                 FaultAction::Crash { service: s },
                 FaultAction::Restart { service: s },
@@ -212,6 +229,7 @@ fn for_each_seed(property: impl Fn(u64, &WorldSpec)) {
 
 #[test]
 fn broker_never_hands_out_a_fifo_group_out_of_order() {
+    let checked = std::sync::atomic::AtomicU64::new(0);
     for_each_seed(|seed, spec| {
         let mut sim = Sim::new(spec).unwrap_or_else(|e| panic!("seed={seed}: {e}"));
         sim.run_until(spec.limits.until, spec.limits.max_events);
@@ -279,12 +297,18 @@ fn broker_never_hands_out_a_fifo_group_out_of_order() {
                             );
                         }
                     }
+                    checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     batch.insert((*queue, message.0));
                 }
                 _ => {}
             }
         }
     });
+    let checked = checked.into_inner();
+    assert!(
+        checked > 1_000,
+        "the workloads should receive many FIFO messages, got {checked}"
+    );
 }
 
 #[test]
