@@ -11,7 +11,7 @@ source scripts/env.sh
 step() { printf '\n=== %s ===\n' "$*"; }
 
 step "native tests (cargo test --workspace)"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 step "wasm tests in headless Chromium (cargo test --target wasm32-unknown-unknown --test web)"
 cargo test --locked --target wasm32-unknown-unknown --no-default-features --features web --test web
