@@ -81,6 +81,7 @@ test('screenshot: a crashed service', async () => {
 
 test('screenshot: the metrics panel after a run', async () => {
   const { page, context, errors } = await open();
+  await page.getByRole('button', { name: 'Close the tour' }).click();
   await playUntil(page, () => /event ([4-9]\d|\d{3,})/.test(document.querySelector('.controls output').textContent));
   await page.getByRole('tab', { name: 'Metrics' }).click();
   await page.getByRole('region', { name: 'Metrics' }).waitFor();

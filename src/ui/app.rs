@@ -575,7 +575,10 @@ impl Component for App {
                 let on_handle = e
                     .target()
                     .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                    .is_some_and(|el| el.get_attribute("class").is_some_and(|c| c.split(' ').any(|c| c == "handle")));
+                    .is_some_and(|el| {
+                        el.get_attribute("class")
+                            .is_some_and(|c| c.split(' ').any(|c| c == "handle"))
+                    });
                 if on_handle || matches!(self.drag, Some(Drag::Connect { .. })) {
                     let (x, y) = self.to_model(&e).unwrap_or((0.0, 0.0));
                     self.drag = Some(Drag::Connect { from: name, x, y });

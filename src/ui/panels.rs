@@ -51,7 +51,7 @@ pub fn side(ctx: &Context<App>, p: SideProps<'_>) -> Html {
                 { tab(Tab::Inspect, "Inspector", "tab-inspect") }
                 { tab(Tab::Text, "Text", "tab-text") }
             </div>
-            <div class="tabpanel" role="tabpanel">{ body }</div>
+            <div class="tabpanel" role="tabpanel" key={match p.tab { Tab::Log => "log", Tab::Metrics => "metrics", Tab::Inspect => "inspect", Tab::Text => "text" }}>{ body }</div>
         </aside>
     }
 }
