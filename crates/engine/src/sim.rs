@@ -302,7 +302,9 @@ impl Sim {
     }
 
     /// Apply a fault now. If the position is in the past, the recorded future is dropped first
-    /// (a fork); the injection is remembered and re-applied by later replays.
+    /// (a fork); the injection is remembered and re-applied by later replays. The world moves
+    /// only at action boundaries, so if the position is inside a multi-event action the rest
+    /// of that action is kept and the injection lands right after it.
     pub fn inject(&mut self, action: FaultAction) -> Result<(), BuildError> {
         let n_services = self.world.services.len() as u64;
         let n_links = self.world.links.len() as u64;

@@ -1577,7 +1577,8 @@ impl World {
 
     /// Start work on the next received message, or poll again.
     fn next_message(&mut self, service: ServiceId) {
-        let Some(spec) = self.statics.consumer(service).cloned() else {
+        let statics = self.statics.clone();
+        let Some(spec) = statics.consumer(service) else {
             return;
         };
         loop {
@@ -1705,7 +1706,8 @@ impl World {
         let Some(ix) = self.job_index(service, job_no) else {
             return;
         };
-        let Some(spec) = self.statics.consumer(service).cloned() else {
+        let statics = self.statics.clone();
+        let Some(spec) = statics.consumer(service) else {
             return;
         };
         let job = self.services[service.ix()].jobs.remove(ix);
@@ -1936,6 +1938,9 @@ impl World {
     }
 
     fn bump_trigger(&mut self, matched: EventMatch) {
+        if !self.statics.has_event_triggers {
+            return;
+        }
         let statics = self.statics.clone();
         for (i, fault) in statics.faults.iter().enumerate() {
             if let Trigger::AfterEvent { kind, nth } = &fault.at {
