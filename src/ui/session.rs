@@ -668,9 +668,26 @@ impl Session {
         }
     }
 
-    /// FIFO lanes of a queue, as the engine reports them (empty until it offers a group view).
-    fn lanes(&self, _queue: &str) -> Vec<LaneView> {
-        Vec::new()
+    /// FIFO lanes of a queue, as the broker reports them: waiting count and the blocking head.
+    fn lanes(&self, queue: &str) -> Vec<LaneView> {
+        let Some(i) = self.sim.names().queues.iter().position(|q| q == queue) else {
+            return Vec::new();
+        };
+        self.sim
+            .queue_groups(crate::broker::QueueId(i as u32))
+            .iter()
+            .map(|g| LaneView {
+                group: g.group.to_string(),
+                waiting: g.waiting,
+                blocked: g.blocked_by.is_some(),
+                head: g.blocked_by.map(|m| {
+                    let mut t = String::from("m");
+                    t.push_str(&m.0.to_string());
+                    t.push_str(" in flight: the group waits");
+                    t
+                }),
+            })
+            .collect()
     }
 
     /// Moves a node while dragging (view only; the edit is committed on release).
