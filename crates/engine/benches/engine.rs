@@ -88,10 +88,11 @@ fn reference_world(per_second: u32, max_events: u64) -> WorldSpec {
     let forward = vec![Step::Send {
         queue: QueueId(2),
         template: MessageTemplate {
-            body: "ship {n}".into(),
+            body: "ship {origin}".into(),
             attributes: vec![],
             group_id: Some("g{n%64}".into()),
-            dedup_id: None,
+            // The origin is unique per order, so the 4 forwarding consumers never collide.
+            dedup_id: Some("{origin}".into()),
         },
     }];
     for i in 0..4 {
@@ -99,10 +100,7 @@ fn reference_world(per_second: u32, max_events: u64) -> WorldSpec {
         services.push(consumer(format!("analytics-{i}"), 1, 10, vec![]));
         services.push(consumer(format!("shipping-{i}"), 2, 10, vec![]));
     }
-    let fifo = QueueConfig {
-        content_based_dedup: true,
-        ..QueueConfig::new("shipping.fifo")
-    };
+    let fifo = QueueConfig::new("shipping.fifo");
     WorldSpec {
         seed: 7,
         services,

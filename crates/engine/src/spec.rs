@@ -130,7 +130,9 @@ impl Default for RetryPolicy {
 }
 
 /// A message template. `{n}` in any string is replaced by the producer's counter (1, 2, ...),
-/// `{n%K}` by the counter modulo K (e.g. `g{n%16}` cycles through 16 FIFO groups).
+/// `{n%K}` by the counter modulo K (e.g. `g{n%16}` cycles through 16 FIFO groups), and
+/// `{origin}` by the message's origin (unique per original message; a chain step forwarding a
+/// message keeps it, so `{origin}` makes a stable dedup id across retries and consumers).
 #[derive(Clone, Debug, Default)]
 pub struct MessageTemplate {
     pub body: String,

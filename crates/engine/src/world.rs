@@ -312,16 +312,25 @@ fn substitute(text: &str, n: u64) -> String {
     out
 }
 
-pub(crate) fn render(template: &MessageTemplate, n: u64) -> MessageTemplate {
+/// Fill a template: `{origin}` (the message's origin, unique per original message, kept by
+/// chain steps), then `{n}` / `{n%K}`.
+pub(crate) fn render(template: &MessageTemplate, n: u64, origin: u64) -> MessageTemplate {
+    let fill = |text: &str| {
+        if text.contains("{origin}") {
+            substitute(&text.replace("{origin}", &origin.to_string()), n)
+        } else {
+            substitute(text, n)
+        }
+    };
     MessageTemplate {
-        body: substitute(&template.body, n),
+        body: fill(&template.body),
         attributes: template
             .attributes
             .iter()
-            .map(|(k, v)| (k.clone(), substitute(v, n)))
+            .map(|(k, v)| (k.clone(), fill(v)))
             .collect(),
-        group_id: template.group_id.as_deref().map(|g| substitute(g, n)),
-        dedup_id: template.dedup_id.as_deref().map(|d| substitute(d, n)),
+        group_id: template.group_id.as_deref().map(fill),
+        dedup_id: template.dedup_id.as_deref().map(fill),
     }
 }
 
@@ -778,7 +787,7 @@ impl World {
                 let template = self.statics.producer_template(call.caller);
                 let result = match template {
                     Some(template) => {
-                        let message = render(template, n);
+                        let message = render(template, n, origin);
                         self.broker_send(call.target, &message, origin, call.created_at)
                     }
                     None => Err(Failure::Error),
@@ -994,7 +1003,7 @@ impl World {
                 .is_none();
         if direct {
             // No link: the broker call happens now and answers at once.
-            let message = render(&spec.template, n);
+            let message = render(&spec.template, n, origin);
             let result = self.broker_send(target, &message, origin, created_at);
             let failure = result.as_ref().err().copied();
             let call = Call {
@@ -1268,7 +1277,7 @@ impl World {
         let job = &self.services[service.ix()].jobs[ix];
         let (origin, created_at) = (job.origin, job.created_at);
         let n = self.services[service.ix()].metrics.handled + 1;
-        let message = render(template, n);
+        let message = render(template, n, origin);
         let result = self.broker_send(target, &message, origin, created_at);
         let failure = result.as_ref().err().copied();
         self.out.push(EventKind::ChainSent {
@@ -2189,5 +2198,15 @@ mod tests {
             "order-7 g3 {x} {n%0} {n"
         );
         assert_eq!(substitute("plain", 7), "plain");
+        let t = MessageTemplate {
+            body: "o{origin}-{n}".into(),
+            dedup_id: Some("{origin}".into()),
+            ..Default::default()
+        };
+        let filled = render(&t, 3, 42);
+        assert_eq!(
+            (filled.body.as_str(), filled.dedup_id.as_deref()),
+            ("o42-3", Some("42"))
+        );
     }
 }
