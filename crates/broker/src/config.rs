@@ -70,6 +70,21 @@ pub enum DedupScope {
     MessageGroup,
 }
 
+/// FIFO FifoThroughputLimit: whether the FIFO throughput quota applies to the whole queue or
+/// to each message group (high-throughput mode). The playground models no throughput quotas, so
+/// this only takes part in validation: `PerMessageGroupId` is allowed only together with
+/// `DeduplicationScope = MessageGroup`, and only on FIFO queues.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html>
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/high-throughput-fifo.html>
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum FifoThroughputLimit {
+    /// The quota applies to the whole queue (the default).
+    #[default]
+    PerQueue,
+    /// The quota applies to each message group.
+    PerMessageGroupId,
+}
+
 /// RedrivePolicy: after `max_receive_count` receives, the next receive moves the message to
 /// `dead_letter` instead of handing it out.
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
@@ -99,6 +114,8 @@ pub struct QueueConfig {
     pub content_based_dedup: bool,
     /// FIFO only: DeduplicationScope.
     pub dedup_scope: DedupScope,
+    /// FIFO only: FifoThroughputLimit (validated, not otherwise modelled).
+    pub fifo_throughput_limit: FifoThroughputLimit,
     /// Standard only: chance that a receive leaves a copy behind that is delivered again later
     /// (at-least-once delivery). Default 0 so lessons switch it on explicitly.
     pub duplicate_chance: Chance,
@@ -120,6 +137,7 @@ impl QueueConfig {
             redrive: None,
             content_based_dedup: false,
             dedup_scope: DedupScope::Queue,
+            fifo_throughput_limit: FifoThroughputLimit::PerQueue,
             duplicate_chance: Chance::NEVER,
             reorder_chance: Chance::NEVER,
         }
@@ -166,10 +184,24 @@ impl QueueConfig {
                 limits::MAX_RECEIVE_COUNT,
             )?;
         }
-        if !self.is_fifo() && (self.content_based_dedup || self.dedup_scope != DedupScope::Queue) {
+        if !self.is_fifo()
+            && (self.content_based_dedup
+                || self.dedup_scope != DedupScope::Queue
+                || self.fifo_throughput_limit != FifoThroughputLimit::PerQueue)
+        {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterValue,
-                format!("queue {}: ContentBasedDeduplication and DeduplicationScope are only valid for FIFO queues", self.name),
+                format!("queue {}: ContentBasedDeduplication, DeduplicationScope and FifoThroughputLimit are only valid for FIFO queues", self.name),
+            ));
+        }
+        // SetQueueAttributes: "The perMessageGroupId value is allowed only when the value for
+        // DeduplicationScope is messageGroup."
+        if self.fifo_throughput_limit == FifoThroughputLimit::PerMessageGroupId
+            && self.dedup_scope != DedupScope::MessageGroup
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("queue {}: FifoThroughputLimit perMessageGroupId is allowed only when DeduplicationScope is messageGroup", self.name),
             ));
         }
         Ok(())

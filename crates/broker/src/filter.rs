@@ -170,6 +170,11 @@ enum Val {
 /// SNS limit: the total combination of values in a policy may not exceed 150.
 /// <https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html>
 pub const MAX_COMBINATIONS: u64 = 150;
+/// SNS limit: "A filter policy can have a maximum of five keys." Counted here as distinct key
+/// paths with a condition list (a nested body key `a.b` is one key; a key repeated in several
+/// `$or` alternatives counts once).
+/// <https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html>
+pub const MAX_KEYS: u64 = 5;
 /// SNS limit: a filter policy is at most 256 KB.
 pub const MAX_POLICY_BYTES: u64 = 262_144;
 /// Playground limit: nesting depth of body policies.
@@ -186,6 +191,14 @@ impl FilterPolicy {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| format!("filter policy is not valid JSON: {e}"))?;
         let root = parse_node(&value, scope, "", 0)?;
+        let mut keys = std::collections::BTreeSet::new();
+        root.key_paths("", &mut keys);
+        if keys.len() as u64 > MAX_KEYS {
+            return Err(format!(
+                "filter policy has {} keys, more than the SNS limit of {MAX_KEYS}",
+                keys.len()
+            ));
+        }
         let combinations = root.combinations();
         if combinations > MAX_COMBINATIONS {
             return Err(format!(
@@ -411,6 +424,28 @@ fn parse_numeric(arg: &Value, path: &str) -> Result<Cond, String> {
 }
 
 impl Node {
+    /// Every key path that carries a list of conditions.
+    fn key_paths(&self, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+        for (key, rule) in &self.keys {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match rule {
+                Rule::Nested(node) => node.key_paths(&path, out),
+                Rule::Any(_) => {
+                    out.insert(path);
+                }
+            }
+        }
+        for alternatives in &self.ors {
+            for alt in alternatives {
+                alt.key_paths(prefix, out);
+            }
+        }
+    }
+
     fn combinations(&self) -> u64 {
         let keys = self.keys.iter().fold(1u64, |acc, (_, rule)| {
             let n = match rule {

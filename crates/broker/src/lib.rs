@@ -89,8 +89,8 @@ pub use api::{
 };
 pub use broker::{Broker, GroupLaneView, GroupSummary, MessageView, QueueView};
 pub use config::{
-    limits, DedupScope, FilterPolicyScope, QueueConfig, RedrivePolicy, SubscriptionConfig,
-    SubscriptionTarget, TopicConfig,
+    limits, DedupScope, FifoThroughputLimit, FilterPolicyScope, QueueConfig, RedrivePolicy,
+    SubscriptionConfig, SubscriptionTarget, TopicConfig,
 };
 pub use error::{ApiError, ErrorCode};
 pub use event::{BrokerEvent, DeleteNoop, EventIds, Names};

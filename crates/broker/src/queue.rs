@@ -654,6 +654,18 @@ impl Queue {
         });
     }
 
+    /// A ReceiveRequestAttemptId can be retried only "if none of the messages have been modified
+    /// (deleted or had their visibility changes)": a visibility change forgets every remembered
+    /// receive that returned the message, so a retry with that id is a new receive. (A delete
+    /// needs nothing here: `retry_attempt` finds the message gone.)
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>
+    fn forget_attempts_with(&mut self, message: MessageId) {
+        if !self.attempts.is_empty() {
+            self.attempts
+                .retain(|a| !a.batch.iter().any(|h| h.message == message));
+        }
+    }
+
     /// Long polling: nothing to receive now, so the receive waits up to `wait_s`.
     fn start_poll(
         &mut self,
@@ -1132,6 +1144,7 @@ impl Queue {
         } else {
             self.set_state(receipt.message, MessageState::InFlight, visible_at);
         }
+        self.forget_attempts_with(receipt.message);
         ctx.out.push(BrokerEvent::VisibilityChanged {
             queue: self.id,
             message: receipt.message,

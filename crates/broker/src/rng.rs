@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 /// A probability in parts per million (0 = never, 1_000_000 = always).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Chance(pub u32);
 
@@ -39,7 +41,12 @@ fn splitmix64(x: &mut u64) -> u64 {
 impl Rng {
     pub fn new(seed: u64) -> Rng {
         let mut x = seed;
-        let state = [splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x)];
+        let state = [
+            splitmix64(&mut x),
+            splitmix64(&mut x),
+            splitmix64(&mut x),
+            splitmix64(&mut x),
+        ];
         Rng { state }
     }
 
@@ -112,7 +119,11 @@ mod tests {
         assert_eq!(got, PINNED_SEED_42);
     }
 
-    const PINNED_SEED_42: [u64; 3] = [1546998764402558742, 6990951692964543102, 12544586762248559009];
+    const PINNED_SEED_42: [u64; 3] = [
+        1546998764402558742,
+        6990951692964543102,
+        12544586762248559009,
+    ];
 
     #[test]
     fn below_stays_in_range_and_covers_it() {

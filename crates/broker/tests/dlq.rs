@@ -205,3 +205,71 @@ fn conservation_holds_across_the_move() {
     src.check_conservation().unwrap();
     dst.check_conservation().unwrap();
 }
+
+/// RedrivePolicy maxReceiveCount accepts 1 to 1000.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
+#[test]
+fn max_receive_count_is_one_to_one_thousand() {
+    let mut w = World::new();
+    let dlq = w.queue(QueueConfig::new("dlq"));
+    for (name, count, ok) in [
+        ("c0", 0, false),
+        ("c1", 1, true),
+        ("c1000", 1000, true),
+        ("c1001", 1001, false),
+    ] {
+        let mut cfg = QueueConfig::new(name);
+        cfg.redrive = Some(RedrivePolicy {
+            dead_letter: dlq,
+            max_receive_count: count,
+        });
+        let result = w.broker.create_queue(cfg);
+        assert_eq!(result.is_ok(), ok, "maxReceiveCount {count}: {result:?}");
+        if let Err(e) = result {
+            assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+        }
+    }
+}
+
+/// A dead-lettered message is the same message: body, message attributes and the sender's meta
+/// arrive unchanged in the dead-letter queue (standard and FIFO, where the group id is kept too).
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
+#[test]
+fn dead_lettered_message_keeps_body_attributes_and_meta() {
+    for (name, dlq_name) in [("jobs", "jobs-dlq"), ("jobs.fifo", "jobs-dlq.fifo")] {
+        let mut w = World::new();
+        let (q, dlq) = with_dlq(&mut w, name, dlq_name, 1);
+        let meta = MessageMeta {
+            origin: 77,
+            created_at: Millis(5),
+        };
+        let mut req = SendRequest::new("poison")
+            .attribute("kind", AttributeValue::string("order"))
+            .attribute("amount", AttributeValue::number("12.5"))
+            .meta(meta);
+        if name.ends_with(".fifo") {
+            req = req.group("g1").dedup("d1");
+        }
+        w.send_ok(q, req);
+        assert_eq!(w.recv(q, 1).len(), 1);
+        w.wait_s(10);
+        assert!(w.recv(q, 1).is_empty(), "moved, not handed out");
+        let moved = w.recv(dlq, 1);
+        assert_eq!(moved.len(), 1, "{}", w.story());
+        let m = &moved[0];
+        assert_eq!(m.payload.body, "poison");
+        assert_eq!(m.payload.attributes.len(), 2);
+        assert_eq!(
+            m.payload.attributes["kind"],
+            AttributeValue::string("order")
+        );
+        assert_eq!(
+            m.payload.attributes["amount"],
+            AttributeValue::number("12.5")
+        );
+        assert_eq!(m.meta, meta);
+        if name.ends_with(".fifo") {
+            assert_eq!(m.group.as_deref(), Some("g1"));
+        }
+    }
+}

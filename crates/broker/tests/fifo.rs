@@ -319,3 +319,48 @@ fn queue_groups_summarises_lanes_for_the_ui() {
         vec![("a".into(), 1, 1, Some(a1)), ("b".into(), 1, 0, None)]
     );
 }
+
+/// ReceiveMessage: a ReceiveRequestAttemptId may be retried "if none of the messages have been
+/// modified (deleted or had their visibility changes)". Extending the visibility of one message
+/// of the batch makes the retry a new receive.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>
+#[test]
+fn receive_request_attempt_id_is_a_new_receive_after_a_visibility_change() {
+    let mut w = World::new();
+    let q = w.queue(fifo("orders.fifo"));
+    w.send_ok(q, in_group("1", "g"));
+    let other = w.send_ok(q, in_group("2", "h"));
+    let first = w
+        .receive(q, ReceiveRequest::max(1).attempt("a"))
+        .unwrap()
+        .into_messages();
+    assert_eq!(first.len(), 1);
+    w.change_visibility(q, first[0].receipt, 120).unwrap();
+    let retry = w
+        .receive(q, ReceiveRequest::max(1).attempt("a"))
+        .unwrap()
+        .into_messages();
+    assert_eq!(ids(&retry), vec![other], "a new receive, not the old batch");
+    assert_eq!(w.count("ReceiveRetried"), 0);
+}
+
+/// SetQueueAttributes: FifoThroughputLimit `perMessageGroupId` "is allowed only when the value
+/// for DeduplicationScope is messageGroup"; both are FIFO-only attributes.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html>
+#[test]
+fn fifo_throughput_limit_per_group_requires_message_group_dedup_scope() {
+    let mut w = World::new();
+    let mut cfg = fifo("fast.fifo");
+    cfg.fifo_throughput_limit = FifoThroughputLimit::PerMessageGroupId;
+    let err = w.broker.create_queue(cfg.clone()).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    cfg.dedup_scope = DedupScope::MessageGroup;
+    w.broker.create_queue(cfg).unwrap();
+    let mut standard = QueueConfig::new("plain");
+    standard.fifo_throughput_limit = FifoThroughputLimit::PerMessageGroupId;
+    standard.dedup_scope = DedupScope::MessageGroup;
+    assert_eq!(
+        w.broker.create_queue(standard).unwrap_err().code,
+        ErrorCode::InvalidParameterValue
+    );
+}

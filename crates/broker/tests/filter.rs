@@ -432,3 +432,38 @@ fn filter_policy_or_within_a_key_mixes_operators() {
     );
     assert_eq!(got, vec![true, true, true, false]);
 }
+
+/// <https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html>:
+/// "A filter policy can have a maximum of five keys."
+#[test]
+fn filter_policy_with_more_than_five_keys_is_invalid() {
+    let mut w = World::new();
+    let t = w.broker.create_topic(TopicConfig::new("events")).unwrap();
+    let q = w.queue(QueueConfig::new("q"));
+    let five = r#"{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"]}"#;
+    w.broker
+        .subscribe(t, SubscriptionConfig::queue(q).with_filter(five, ATTR))
+        .unwrap();
+    let six = r#"{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"]}"#;
+    let err = w
+        .broker
+        .subscribe(t, SubscriptionConfig::queue(q).with_filter(six, ATTR))
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameter);
+    assert!(err.message.contains("FilterPolicy"), "{}", err.message);
+    // Keys inside `$or` alternatives and nested body keys count too.
+    let or_six = r#"{"a":["1"],"b":["1"],"c":["1"],"$or":[{"d":["1"]},{"e":["1"]},{"f":["1"]}]}"#;
+    assert!(w
+        .broker
+        .subscribe(t, SubscriptionConfig::queue(q).with_filter(or_six, ATTR))
+        .is_err());
+    let nested_six = r#"{"o":{"a":["1"],"b":["1"],"c":["1"]},"p":{"d":["1"],"e":["1"],"f":["1"]}}"#;
+    assert!(w
+        .broker
+        .subscribe(
+            t,
+            SubscriptionConfig::queue(q).with_filter(nested_six, BODY)
+        )
+        .is_err());
+    assert_eq!(w.broker.n_subscriptions(), 1);
+}
