@@ -5,6 +5,24 @@
 //! Entry point: [`Sim::new`] with a [`WorldSpec`] (built by the scenario crate), then
 //! [`Sim::step`] / [`Sim::run_until`] / [`Sim::seek`], reading [`Sim::events`],
 //! [`Sim::metrics`], [`Sim::world`] and [`Sim::transits`].
+//!
+//! # Model in brief
+//! - The agenda holds *actions* (a tick, an arrival, a timeout, the end of some work, a broker
+//!   deadline); applying one produces zero or more *events* (`EventKind`). Actions that find
+//!   their subject gone (a call already answered, a service that crashed since) are silent.
+//! - Services never touch queues directly: every send, receive, delete, visibility change and
+//!   publish is a call of the broker's SQS/SNS API (module `bridge`), and every broker state
+//!   change comes back as a `BrokerEvent`, wrapped as `EventKind::Broker`.
+//! - RPC: the request crosses the link (latency drawn per crossing, loss, partition, faults),
+//!   the server works (concurrency slots, optional wait queue, error rate, handler chain),
+//!   and the reply crosses back. The caller waits with a timeout; a crashed target refuses at
+//!   once; a failure anywhere in a chain comes back up as an error reply.
+//! - Messaging links are optional: with one, a producer's send travels to the queue/topic, the
+//!   broker acts on arrival and the acknowledgement travels back (so a lost acknowledgement
+//!   makes the producer resend with the same dedup id); received batches travel to the
+//!   consumer. Without one, the broker call is instantaneous.
+//! - Faults: crash/restart, pause, slow, partition/heal, degrade (drop + delay), lose
+//!   responses, skip deletes, scheduled (`Trigger`) or injected (`Sim::inject`).
 
 pub use switchboard_broker as broker;
 

@@ -562,3 +562,52 @@ fn scripted_long_poll_returns_when_a_message_arrives_and_its_receipt_can_delete(
     assert!(lines[2].get("error").is_none(), "{}", lines[2]);
     assert_eq!(sim.metrics().queues["q"].counters.deleted, 1);
 }
+
+#[test]
+fn pause_past_the_visibility_timeout_hands_the_message_to_another_consumer() {
+    let mut stalls = consumer_spec(0);
+    stalls.pause = Chance::ALWAYS;
+    stalls.pause_ms = 5_000;
+    let mut spec = world(vec![
+        producer(
+            "app",
+            Target::Queue(QueueId(0)),
+            &[0],
+            body("job"),
+            1_000,
+            RetryPolicy::default(),
+        ),
+        consumer("slow", stalls),
+        consumer(
+            "other",
+            ConsumerSpec {
+                idle_backoff_ms: 500,
+                ..consumer_spec(0)
+            },
+        ),
+    ]);
+    spec.queues.push(queue("jobs", 2));
+    let sim = run(&spec);
+    let m = sim.metrics();
+    assert_eq!(
+        (m.services["slow"].handled, m.services["other"].handled),
+        (1, 1),
+        "both handle it: a duplicate effect"
+    );
+    let q = &m.queues["jobs"];
+    assert_eq!((q.counters.received, q.counters.redelivered), (2, 1));
+    let slow_delete = sim
+        .events()
+        .iter()
+        .find(|e| {
+            matches!(
+                e.kind,
+                EventKind::WorkFinished {
+                    service: ServiceId(1),
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(slow_delete.t >= Millis(5_000));
+}

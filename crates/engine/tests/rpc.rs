@@ -248,3 +248,31 @@ fn chain_call_retries_with_backoff_after_a_timeout() {
     );
     assert_eq!(service(&sim, "client").rpc_ok, 1);
 }
+
+#[test]
+fn a_full_server_queues_calls_and_serves_them_in_turn() {
+    let mut api = server("api", 100, vec![]);
+    if let Behaviour::RpcServer(s) = &mut api.behaviour {
+        s.concurrency = 1;
+        s.overflow = Overflow::Queue { max: 5 };
+    }
+    let mut spec = world(vec![caller("client", 1, &[0, 1, 2], 5_000), api]);
+    spec.links.push(rpc_link(0, 1, 5));
+    let sim = run(&spec);
+    let done: Vec<u64> = of_kind(&sim, "rpc_completed")
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(
+        done,
+        vec![110, 210, 310],
+        "one at a time: 5 ms there, 100 ms each, 5 ms back"
+    );
+    assert_eq!(
+        of_kind(&sim, "rpc_accepted")
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::RpcAccepted { queued: true, .. }))
+            .count(),
+        2
+    );
+}
