@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Command 2: install what is missing, then run every test. Exits non-zero on any failure.
-#   native:  cargo test for the whole workspace (engine, scenario, CLI)
+#   native:  cargo test for the whole workspace (engine, scenario, CLI), then the UI's pure modules
 #   wasm:    wasm-bindgen-test in headless Chromium (tests/web.rs)
 #   build:   trunk build --release (wasm-opt -Oz) + the bundle size report
 #   e2e:     Playwright drives the built page in headless Chromium (e2e/*.test.mjs)
@@ -12,6 +12,9 @@ step() { printf '\n=== %s ===\n' "$*"; }
 
 step "native tests (cargo test --workspace)"
 cargo test --workspace --locked --no-fail-fast
+
+step "UI unit tests, native (cargo test --features web --lib)"
+cargo test --locked --features web --lib
 
 step "wasm tests in headless Chromium (cargo test --target wasm32-unknown-unknown --test web)"
 cargo test --locked --target wasm32-unknown-unknown --no-default-features --features web --test web
