@@ -966,8 +966,8 @@ impl Broker {
     }
 
     /// Bytes of bookkeeping per in-flight message, excluding payload bytes: the 64-byte record,
-    /// its 12-byte entry in the id-ordered list and its 16-byte timer entry, plus 4 bytes of FIFO
-    /// group lane (92 + 4 = 96). Allocation slack comes on top; `tests/memory.rs` measures it.
+    /// its 12-byte entry in the id-ordered list and its 12-byte timer entry, plus 4 bytes of FIFO
+    /// group lane (88 + 4 = 92). Growth slack comes on top; `tests/memory.rs` measures it.
     pub fn bytes_per_message() -> u64 {
         Store::bytes_per_record() + std::mem::size_of::<u32>() as u64
     }

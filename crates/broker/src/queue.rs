@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ReceiveRequest, ReceiveResponse, SendRequest, SendResponse};
 use crate::config::{limits, validate_token, DedupScope, QueueConfig};
+use crate::dedup::{DedupIndex, DedupKey};
 use crate::error::{ApiError, ErrorCode};
 use crate::event::{BrokerEvent, DeleteNoop};
 use crate::ids::{
@@ -120,9 +121,8 @@ pub(crate) struct Queue {
     avail: BTreeSet<(MessageId, u32)>,
     /// FIFO: groups whose head is in flight while more messages wait behind it.
     blocked: BTreeSet<u32>,
-    /// FIFO: deduplication ids accepted in the last 5 minutes, by (scope group, id).
-    dedup: BTreeMap<(u32, Arc<str>), (MessageId, Millis)>,
-    dedup_order: VecDeque<(Millis, u32, Arc<str>)>,
+    /// FIFO: deduplication ids accepted in the last 5 minutes, per scope (see `dedup.rs`).
+    dedup: DedupIndex,
     attempts: VecDeque<Attempt>,
     /// Waiting long polls in arrival order, and by deadline.
     polls: BTreeMap<PollId, Poll>,
@@ -220,8 +220,7 @@ impl Queue {
             lanes: BTreeMap::new(),
             avail: BTreeSet::new(),
             blocked: BTreeSet::new(),
-            dedup: BTreeMap::new(),
-            dedup_order: VecDeque::new(),
+            dedup: DedupIndex::default(),
             attempts: VecDeque::new(),
             polls: BTreeMap::new(),
             poll_deadlines: BTreeSet::new(),
@@ -444,11 +443,10 @@ impl Queue {
             None
         };
         let id = ctx.new_message_id();
-        if let Some(key) = &dedup_key {
-            let scope = self.dedup_scope(group);
-            self.dedup.insert((scope, key.clone()), (id, now));
-            self.dedup_order.push_back((now, scope, key.clone()));
-        }
+        let dedup_key = dedup_key.map(|(text, key)| {
+            self.dedup.insert(key, id.0, now);
+            text
+        });
         // Standard: the message's DelaySeconds overrides the queue's. FIFO: the queue's only.
         let delay_s = req.delay_s.unwrap_or(self.cfg.delay_s);
         let visible_at = now.plus(delay_s as u64 * 1000);
@@ -496,20 +494,17 @@ impl Queue {
         req: &Incoming,
         group: u32,
         from_topic: Option<TopicId>,
-    ) -> Result<Arc<str>, SendResponse> {
+    ) -> Result<(Arc<str>, DedupKey), SendResponse> {
         let key: Arc<str> = match &req.dedup_id {
             Some(d) => d.clone(),
             None => Arc::from(content_dedup_id(&req.payload.body)),
         };
-        self.prune_dedup(ctx.now);
-        let scope = self.dedup_scope(group);
-        let Some(&(original, first_at)) = self.dedup.get(&(scope, key.clone())) else {
-            return Ok(key);
+        self.dedup.prune(ctx.now);
+        let hashed = DedupIndex::key(self.dedup_scope(group), &key);
+        let Some((original, window_ends)) = self.dedup.find(hashed, ctx.now) else {
+            return Ok((key, hashed));
         };
-        let window_ends = first_at.plus(limits::DEDUP_WINDOW_MS);
-        if ctx.now >= window_ends {
-            return Ok(key);
-        }
+        let original = MessageId(original);
         self.metrics.deduplicated += 1;
         ctx.out.push(BrokerEvent::Deduplicated {
             queue: self.id,
@@ -523,24 +518,6 @@ impl Queue {
             message: original,
             deduplicated: true,
         })
-    }
-
-    /// Forgets deduplication ids whose 5-minute window has passed.
-    fn prune_dedup(&mut self, now: Millis) {
-        while let Some((at, scope, key)) = self.dedup_order.front().cloned() {
-            if at.plus(limits::DEDUP_WINDOW_MS) > now {
-                break;
-            }
-            self.dedup_order.pop_front();
-            let map_key = (scope, key);
-            if self
-                .dedup
-                .get(&map_key)
-                .is_some_and(|&(_, first_at)| first_at == at)
-            {
-                self.dedup.remove(&map_key);
-            }
-        }
     }
 
     /// Puts a record moved from a source queue into this dead-letter queue. Standard queues keep

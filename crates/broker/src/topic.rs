@@ -1,10 +1,10 @@
 //! SNS topics and subscriptions: FIFO deduplication of publishes, filter policies, raw vs
 //! enveloped payloads, and endpoint deliveries waiting for the engine's answer.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use crate::config::{limits, SubscriptionConfig, TopicConfig};
+use crate::config::{SubscriptionConfig, TopicConfig};
+use crate::dedup::DedupIndex;
 use crate::filter::FilterPolicy;
 use crate::ids::{MessageAttributes, MessageMeta, Payload, PublishId, SubscriptionId, TopicId};
 use crate::metrics::TopicMetrics;
@@ -15,9 +15,8 @@ pub(crate) struct Topic {
     pub cfg: TopicConfig,
     pub fifo: bool,
     pub subscriptions: Vec<SubscriptionId>,
-    /// FIFO: deduplication ids published in the last 5 minutes.
-    dedup: BTreeMap<Arc<str>, (PublishId, Millis)>,
-    dedup_order: VecDeque<(Millis, Arc<str>)>,
+    /// FIFO: deduplication ids published in the last 5 minutes (see `dedup.rs`).
+    dedup: DedupIndex,
     pub metrics: TopicMetrics,
 }
 
@@ -27,8 +26,7 @@ impl Topic {
             fifo: cfg.is_fifo(),
             cfg,
             subscriptions: Vec::new(),
-            dedup: BTreeMap::new(),
-            dedup_order: VecDeque::new(),
+            dedup: DedupIndex::default(),
             metrics: TopicMetrics::default(),
         }
     }
@@ -42,20 +40,12 @@ impl Topic {
         publish: PublishId,
         now: Millis,
     ) -> Option<(PublishId, Millis)> {
-        while let Some((at, old)) = self.dedup_order.front().cloned() {
-            if at.plus(limits::DEDUP_WINDOW_MS) > now {
-                break;
-            }
-            self.dedup_order.pop_front();
-            if self.dedup.get(&old).is_some_and(|&(_, first)| first == at) {
-                self.dedup.remove(&old);
-            }
+        self.dedup.prune(now);
+        let hashed = DedupIndex::key(0, key);
+        if let Some((original, window_ends)) = self.dedup.find(hashed, now) {
+            return Some((PublishId(original), window_ends));
         }
-        if let Some(&(original, first)) = self.dedup.get(key) {
-            return Some((original, first.plus(limits::DEDUP_WINDOW_MS)));
-        }
-        self.dedup.insert(key.clone(), (publish, now));
-        self.dedup_order.push_back((now, key.clone()));
+        self.dedup.insert(hashed, publish.0, now);
         None
     }
 }
