@@ -77,6 +77,8 @@ struct TopicCopy {
     payload: Arc<Payload>,
     raw: bool,
     group: Option<Arc<str>>,
+    /// The interned index of `group` (`NO_GROUP` if none or the interner is full).
+    group_ix: u32,
     dedup_id: Option<Arc<str>>,
     meta: MessageMeta,
 }
@@ -369,6 +371,7 @@ impl Broker {
             let q = &mut self.queues[ix];
             let result = f(q, &mut ctx);
             q.serve_polls(&mut ctx);
+            q.refresh_deadline();
             result
         };
         self.settle(now, rng, out, dead);
@@ -400,6 +403,7 @@ impl Broker {
                 let ix = mv.dead_letter.0 as usize;
                 if let Some(q) = self.queues.get_mut(ix) {
                     q.insert_moved(&mut ctx, mv.msg);
+                    q.refresh_deadline();
                     if !touched.contains(&ix) {
                         touched.push(ix);
                     }
@@ -407,6 +411,7 @@ impl Broker {
             }
             for ix in touched {
                 self.queues[ix].serve_polls(&mut ctx);
+                self.queues[ix].refresh_deadline();
             }
         }
     }
@@ -594,26 +599,30 @@ impl Broker {
             }
         }
         // A full interner (playground limit) falls back to an un-interned name.
+        let mut group_ix = NO_GROUP;
         let group: Option<Arc<str>> = req.group_id.as_deref().map(|g| {
-            let ix = self.groups.intern(g);
-            self.groups.name(ix).unwrap_or_else(|| Arc::from(g))
+            group_ix = self.groups.intern(g);
+            self.groups.name(group_ix).unwrap_or_else(|| Arc::from(g))
         });
-        let subscriptions = self.topics[topic.0 as usize].subscriptions.clone();
+        let topic_ix = topic.0 as usize;
+        // Subscriptions are read by index below (no per-publish copy of the list or the name):
+        // delivering a copy never adds or removes a subscription.
+        let n_subscriptions = self.topics[topic_ix].subscriptions.len();
         out.push(BrokerEvent::Published {
             topic,
             publish,
             group: group.clone(),
-            n_subscriptions: subscriptions.len() as u32,
+            n_subscriptions: n_subscriptions as u32,
             meta: req.meta,
         });
-        let topic_name = self.topics[topic.0 as usize].cfg.name.clone();
         let raw_payload = Arc::new(Payload {
             body: req.body,
             attributes: req.attributes,
         });
         let mut enveloped: Option<Arc<Payload>> = None;
         let mut n_matched = 0u32;
-        for sub_id in subscriptions {
+        for i in 0..n_subscriptions {
+            let sub_id = self.topics[topic_ix].subscriptions[i];
             let sub = &self.subscriptions[sub_id.0 as usize];
             if let Some(filter) = &sub.filter {
                 if !filter.matches(&raw_payload.body, &raw_payload.attributes) {
@@ -634,7 +643,7 @@ impl Broker {
                 enveloped
                     .get_or_insert_with(|| {
                         Arc::new(Payload::new(envelope(
-                            &topic_name,
+                            &self.topics[topic_ix].cfg.name,
                             publish,
                             &raw_payload.body,
                             &raw_payload.attributes,
@@ -651,6 +660,7 @@ impl Broker {
                 payload,
                 raw,
                 group: group.clone(),
+                group_ix,
                 dedup_id: dedup_key.clone(),
                 meta: req.meta,
             };
@@ -707,6 +717,7 @@ impl Broker {
             payload,
             raw,
             group,
+            group_ix,
             dedup_id,
             meta,
         } = copy;
@@ -717,6 +728,7 @@ impl Broker {
                     payload,
                     delay_s: None,
                     group_id: group,
+                    group_ix,
                     dedup_id,
                     meta,
                 };
@@ -879,6 +891,7 @@ impl Broker {
                 for q in &mut self.queues {
                     if q.next_deadline().is_some_and(|d| d <= t) {
                         q.fire_due(&mut ctx);
+                        q.refresh_deadline();
                     }
                 }
             }

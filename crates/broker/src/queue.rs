@@ -64,6 +64,9 @@ pub(crate) struct Incoming {
     pub payload: Arc<Payload>,
     pub delay_s: Option<u32>,
     pub group_id: Option<Arc<str>>,
+    /// `group_id` already interned by the caller (a topic's publish), or `NO_GROUP`: saves the
+    /// interner lookup for each fan-out copy.
+    pub group_ix: u32,
     pub dedup_id: Option<Arc<str>>,
     pub meta: MessageMeta,
 }
@@ -77,6 +80,7 @@ impl From<SendRequest> for Incoming {
             }),
             delay_s: req.delay_s,
             group_id: req.group_id.map(Arc::from),
+            group_ix: NO_GROUP,
             dedup_id: req.dedup_id.map(Arc::from),
             meta: req.meta,
         }
@@ -128,6 +132,10 @@ pub(crate) struct Queue {
     polls: BTreeMap<PollId, Poll>,
     poll_deadlines: BTreeSet<(Millis, PollId)>,
     last_purge: Option<Millis>,
+    /// `compute_deadline()` as of the last change. The broker asks for every queue's deadline
+    /// on every call, so it is cached; the broker refreshes it after each change it makes
+    /// (`check` verifies the cache).
+    deadline: Option<Millis>,
     pub metrics: QueueMetrics,
 }
 
@@ -225,6 +233,7 @@ impl Queue {
             polls: BTreeMap::new(),
             poll_deadlines: BTreeSet::new(),
             last_purge: None,
+            deadline: None,
             metrics: QueueMetrics::default(),
         }
     }
@@ -420,6 +429,7 @@ impl Queue {
         self.metrics.sent += 1;
         let now = ctx.now;
         let group = match &req.group_id {
+            Some(_) if self.fifo && req.group_ix != NO_GROUP => req.group_ix,
             Some(g) if self.fifo => ctx.groups.intern(g),
             _ => NO_GROUP,
         };
@@ -894,10 +904,13 @@ impl Queue {
     }
 
     fn past_max_receives(&self, id: MessageId) -> bool {
-        match (&self.cfg.redrive, self.msgs.get(id)) {
-            (Some(redrive), Some(m)) => m.receive_count >= redrive.max_receive_count,
-            _ => false,
-        }
+        // Without a redrive policy there is nothing to look up (the common, hot case).
+        let Some(redrive) = &self.cfg.redrive else {
+            return false;
+        };
+        self.msgs
+            .get(id)
+            .is_some_and(|m| m.receive_count >= redrive.max_receive_count)
     }
 
     /// Moves a record out for its dead-letter queue (lazily, when a receive would hand it out
@@ -1180,6 +1193,15 @@ impl Queue {
     /// Earliest time something changes by itself: a delay or visibility timeout ends, the oldest
     /// record expires, or a long poll runs out.
     pub(crate) fn next_deadline(&self) -> Option<Millis> {
+        self.deadline
+    }
+
+    /// Recomputes the cached deadline after a change.
+    pub(crate) fn refresh_deadline(&mut self) {
+        self.deadline = self.compute_deadline();
+    }
+
+    fn compute_deadline(&self) -> Option<Millis> {
         let timer = self.msgs.next_timer();
         let retention = self
             .msgs
@@ -1283,6 +1305,13 @@ impl Queue {
             .check_conservation()
             .map_err(|e| format!("{name}: {e}"))?;
         self.msgs.check().map_err(|e| format!("{name}: {e}"))?;
+        if self.deadline != self.compute_deadline() {
+            return Err(format!(
+                "{name}: cached deadline {:?} but {:?} is due",
+                self.deadline,
+                self.compute_deadline()
+            ));
+        }
         if !self.polls.is_empty() && self.has_receivable() {
             return Err(format!(
                 "{name}: a long poll waits although a message can be received"
