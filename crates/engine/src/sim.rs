@@ -71,6 +71,9 @@ pub(crate) fn link_state(link: &Link) -> LinkState {
 #[derive(Clone, Debug)]
 struct Injection {
     at_event: u64,
+    /// How many actions the world had run when it was applied: the run may have passed silent
+    /// actions (stale timers) after the last event, and a replay must pass exactly those first.
+    at_action: u64,
     action: FaultAction,
 }
 
@@ -129,8 +132,17 @@ impl Sim {
                 .injections
                 .iter()
                 .find(|i| i.at_event == self.produced)
-                .map(|i| i.action.clone());
-            if let Some(action) = injection {
+                .map(|i| (i.at_action, i.action.clone()));
+            if let Some((at_action, action)) = injection {
+                if self.world.actions_run < at_action {
+                    // Replaying the silent actions the original run passed before injecting.
+                    self.world.advance();
+                    debug_assert!(
+                        self.world.out.is_empty(),
+                        "the actions a run passed before an injection were silent"
+                    );
+                    continue;
+                }
                 self.world.apply_fault(&action, true);
             } else if !self.world.advance() {
                 return false;
@@ -222,11 +234,13 @@ impl Sim {
                     Some(next) if next > t && !self.injection_due() => return RunStop::ReachedTime,
                     Some(_) => {}
                 }
-                if !self.advance_world() {
-                    return if self.world.next_time().is_none() {
-                        RunStop::Idle
-                    } else {
-                        RunStop::WorldLimit
+                if !self.advance_world_until(t) {
+                    return match self.world.next_time() {
+                        None => RunStop::Idle,
+                        Some(next) if next > t && self.produced < self.max_events => {
+                            RunStop::ReachedTime
+                        }
+                        Some(_) => RunStop::WorldLimit,
                     };
                 }
             } else if self.log[self.cursor as usize].t > t {
@@ -318,7 +332,9 @@ impl Sim {
         self.checkpoints.truncate(keep);
         self.checkpoint_bytes.truncate(keep);
         self.next_checkpoint = self.checkpoints.last().map_or(0, |c| c.0) + CHECKPOINT_EVERY;
+        let at_action = self.world.actions_run;
         self.injections.push(Injection {
+            at_action,
             at_event: at,
             action,
         });

@@ -231,6 +231,8 @@ pub struct World {
     /// FIFO accepts with a dedup id in the last 5 minutes: the broker keeps one dedup entry
     /// for each, which dominates checkpoint size in busy FIFO worlds.
     pub(crate) dedup_window: WindowCounter,
+    /// Actions popped from the agenda so far (positions injections exactly on replay).
+    pub(crate) actions_run: u64,
     pub(crate) out: Vec<EventKind>,
     pub(crate) broker_out: Vec<BrokerEvent>,
     broker_scratch: Vec<BrokerEvent>,
@@ -385,6 +387,7 @@ impl World {
             broker_wake: None,
             fault_counts: vec![0; spec.faults.len()],
             dedup_window: WindowCounter::default(),
+            actions_run: 0,
             samples: QueueSamples::new(spec.queues.len() as u32, spec.limits.until),
             out: Vec::new(),
             broker_out: Vec::new(),
@@ -453,6 +456,7 @@ impl World {
             return false;
         }
         let (t, action) = self.agenda.pop().expect("peeked");
+        self.actions_run += 1;
         debug_assert!(t >= self.now, "time never runs backwards");
         self.now = t;
         self.apply(action);

@@ -409,3 +409,28 @@ fn lost_acknowledgements_make_the_producer_resend_and_the_fifo_queue_deduplicate
     );
     assert_eq!(sim.metrics().links["app->payments.fifo"].lost, 2);
 }
+
+#[test]
+fn run_until_never_reveals_an_event_after_its_time() {
+    // The producer's timeout (a silent action once the send succeeded) sits between events.
+    let mut spec = world(vec![producer(
+        "p",
+        Target::Queue(QueueId(0)),
+        &[0, 5_000],
+        body("x"),
+        1_000,
+        RetryPolicy::default(),
+    )]);
+    spec.queues.push(queue("q", 30));
+    spec.links
+        .push(messaging_link(0, Node::Queue(QueueId(0)), 10));
+    let mut sim = Sim::new(&spec).unwrap();
+    for t in [0, 15, 999, 1_000, 1_001, 4_000, 5_005] {
+        sim.run_until(Millis(t), u64::MAX);
+        assert!(
+            sim.events().iter().all(|e| e.t <= Millis(t)),
+            "an event after {t}"
+        );
+    }
+    assert_eq!(of_kind(&sim, "sent").len(), 1);
+}

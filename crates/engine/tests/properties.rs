@@ -397,41 +397,54 @@ fn same_seed_same_trace() {
 fn interactive_injections_survive_random_seeks() {
     for_each_seed(|seed, spec| {
         let mut rng = Rng::new(seed ^ 0x1a1a);
-        let mut sim = Sim::new(spec).unwrap();
         let n_services = spec.services.len() as u64;
-        // Inject a few faults at random points, wandering back and forth in between.
-        let mut schedule: Vec<(u64, FaultAction)> = Vec::new();
+        // The same plays and injections twice: once wandering back and forth with seeks in
+        // between, once straight. Seeks must change nothing.
+        let mut plan: Vec<(Millis, FaultAction)> = Vec::new();
+        let mut t = 0;
         for _ in 0..3 {
-            sim.run_until(Millis(sim.now().0 + 1 + rng.below(3_000)), 5_000);
-            let action = FaultAction::Crash {
-                service: ServiceId(rng.below(n_services) as u32),
-            };
-            let at = sim.event_count();
-            sim.inject(action.clone()).unwrap();
-            schedule.push((at, action));
-            let back = rng.below(sim.event_count() + 1);
-            sim.seek(back);
-            sim.seek(sim.event_count().max(at + 1));
+            t += 1 + rng.below(3_000);
+            plan.push((
+                Millis(t),
+                FaultAction::Crash {
+                    service: ServiceId(rng.below(n_services) as u32),
+                },
+            ));
         }
-        sim.run_until(spec.limits.until, spec.limits.max_events);
-        let end = sim.event_count();
-        // The same injections applied at the same event counts in a fresh, straight run.
+        let mut wandering = Sim::new(spec).unwrap();
         let mut straight = Sim::new(spec).unwrap();
-        for (at, action) in &schedule {
-            straight.seek(*at);
+        for (t, action) in &plan {
+            wandering.run_until(*t, u64::MAX);
+            straight.run_until(*t, u64::MAX);
+            wandering.inject(action.clone()).unwrap();
             straight.inject(action.clone()).unwrap();
+            let here = wandering.event_count();
+            wandering.seek(rng.below(here + 1));
+            wandering.seek(rng.below(here + 1));
+            wandering.seek(here);
         }
+        wandering.run_until(spec.limits.until, spec.limits.max_events);
         straight.run_until(spec.limits.until, spec.limits.max_events);
-        assert_eq!(straight.event_count(), end, "seed={seed}");
-        assert_eq!(straight.trace_hash(), sim.trace_hash(), "seed={seed}");
+        let end = straight.event_count();
+        assert_eq!(wandering.event_count(), end, "seed={seed}");
+        assert_eq!(wandering.trace_hash(), straight.trace_hash(), "seed={seed}");
         for _ in 0..3 {
             let n = rng.below(end + 1);
-            sim.seek(n);
-            straight.seek(n);
-            assert_eq!(sim.trace_hash(), straight.trace_hash(), "seed={seed} n={n}");
+            wandering.seek(n);
+            let mut fresh = Sim::new(spec).unwrap();
+            for (t, action) in &plan {
+                fresh.run_until(*t, u64::MAX);
+                fresh.inject(action.clone()).unwrap();
+            }
+            fresh.seek(n);
             assert_eq!(
-                serde_json::to_string(&sim.metrics()).unwrap(),
-                serde_json::to_string(&straight.metrics()).unwrap(),
+                wandering.trace_hash(),
+                fresh.trace_hash(),
+                "seed={seed} n={n}"
+            );
+            assert_eq!(
+                serde_json::to_string(&wandering.metrics()).unwrap(),
+                serde_json::to_string(&fresh.metrics()).unwrap(),
                 "seed={seed} n={n}"
             );
         }
