@@ -187,7 +187,9 @@ pub struct Metrics {
     pub connections: u64,
 }
 
-pub(crate) fn summarize(world: &crate::world::World, events: u64) -> Metrics {
+/// `now` is the time of the current event (not the world's clock, which may have passed
+/// silent actions beyond it), so the summary is the same however the position was reached.
+pub(crate) fn summarize(world: &crate::world::World, events: u64, now: Millis) -> Metrics {
     let names = &world.statics.names;
     let mut queues = BTreeMap::new();
     for (i, name) in names.queues.iter().enumerate() {
@@ -197,7 +199,7 @@ pub(crate) fn summarize(world: &crate::world::World, events: u64) -> Metrics {
                 counters: crate::bridge::queue_metrics(&world.broker, i as u32),
                 oldest_age_ms: world
                     .broker
-                    .oldest_age_ms(crate::broker::QueueId(i as u32), world.now),
+                    .oldest_age_ms(crate::broker::QueueId(i as u32), now),
                 depth_over_time: world.samples.samples[i].clone(),
             },
         );
@@ -251,7 +253,7 @@ pub(crate) fn summarize(world: &crate::world::World, events: u64) -> Metrics {
         );
     }
     Metrics {
-        t_ms: world.now.0,
+        t_ms: now.0,
         events,
         queues,
         topics,

@@ -312,7 +312,7 @@ impl Sim {
     }
 
     pub fn metrics(&self) -> Metrics {
-        summarize(&self.world, self.cursor)
+        summarize(&self.world, self.cursor, self.now())
     }
 
     /// Apply a fault now. If the position is in the past, the recorded future is dropped first

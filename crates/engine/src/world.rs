@@ -594,7 +594,11 @@ impl World {
                 }
             }
         }
-        self.samples.maybe_sample(self.now, &self.broker);
+        // Sample only after actions that changed something, so the samples do not depend on
+        // whether silent actions (stale timers) after the last event have run yet.
+        if !self.out.is_empty() {
+            self.samples.maybe_sample(self.now, &self.broker);
+        }
         self.check_triggers();
     }
 

@@ -450,3 +450,24 @@ fn interactive_injections_survive_random_seeks() {
         }
     });
 }
+
+#[test]
+fn playing_to_a_time_equals_seeking_to_its_event_count() {
+    for_each_seed(|seed, spec| {
+        let mut rng = Rng::new(seed ^ 0x77);
+        let mut full = Sim::new(spec).unwrap();
+        full.run_until(spec.limits.until, spec.limits.max_events);
+        for _ in 0..3 {
+            let t = Millis(rng.below(spec.limits.until.0));
+            let mut played = Sim::new(spec).unwrap();
+            played.run_until(t, u64::MAX);
+            full.seek(played.event_count());
+            assert_eq!(played.trace_hash(), full.trace_hash(), "seed={seed} t={t}");
+            assert_eq!(
+                serde_json::to_string(&played.metrics()).unwrap(),
+                serde_json::to_string(&full.metrics()).unwrap(),
+                "seed={seed} t={t}"
+            );
+        }
+    });
+}
