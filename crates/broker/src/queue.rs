@@ -121,6 +121,8 @@ pub(crate) struct Queue {
     pub msgs: Store,
     /// FIFO: message groups with undeleted messages.
     pub lanes: BTreeMap<u32, Lane>,
+    /// FIFO: empty buffers of removed lanes, reused for new lanes (at most `MAX_SPARE_LANES`).
+    spare_lanes: Vec<VecDeque<u32>>,
     /// FIFO: groups whose head is visible, by head id (oldest head first).
     avail: BTreeSet<(MessageId, u32)>,
     /// FIFO: groups whose head is in flight while more messages wait behind it.
@@ -226,6 +228,7 @@ impl Queue {
             msgs: Store::new(!cfg.is_fifo()),
             cfg,
             lanes: BTreeMap::new(),
+            spare_lanes: Vec::new(),
             avail: BTreeSet::new(),
             blocked: BTreeSet::new(),
             dedup: DedupIndex::default(),
@@ -257,15 +260,17 @@ impl Queue {
     }
 
     /// Moves a record to `state` (until `visible_at` for Delayed/InFlight), keeping every index right.
-    fn set_state(&mut self, id: MessageId, state: MessageState, visible_at: Millis) {
-        let Some(m) = self.msgs.get(id) else { return };
-        let (old_state, group) = (m.state, m.group);
-        self.msgs.set_state(id, state, visible_at);
+    /// Returns the record's slot (`None` if there is no such record).
+    fn set_state(&mut self, id: MessageId, state: MessageState, visible_at: Millis) -> Option<u32> {
+        let (slot, old_state) = self.msgs.set_state(id, state, visible_at)?;
         self.count_state(old_state, false);
         self.count_state(state, true);
         if self.fifo {
-            self.refresh_group(group);
+            if let Some(group) = self.msgs.at_slot(slot).map(|m| m.group) {
+                self.refresh_group(group);
+            }
         }
+        Some(slot)
     }
 
     /// Recomputes a FIFO group's place in `avail` and `blocked` after its head may have changed.
@@ -294,7 +299,13 @@ impl Queue {
             self.blocked.remove(&group);
         }
         if lane.msgs.is_empty() {
-            self.lanes.remove(&group);
+            if let Some(lane) = self.lanes.remove(&group) {
+                // Keep a few emptied lanes' buffers: a group that drains and refills (a
+                // consumer keeping up) would otherwise free and allocate one per message.
+                if self.spare_lanes.len() < Self::MAX_SPARE_LANES && lane.msgs.capacity() <= 64 {
+                    self.spare_lanes.push(lane.msgs);
+                }
+            }
         }
     }
 
@@ -303,7 +314,15 @@ impl Queue {
         let slot = self.msgs.insert(msg);
         self.count_state(state, true);
         if self.fifo {
-            self.lanes.entry(group).or_default().msgs.push_back(slot);
+            let spare = &mut self.spare_lanes;
+            self.lanes
+                .entry(group)
+                .or_insert_with(|| Lane {
+                    msgs: spare.pop().unwrap_or_default(),
+                    avail_key: None,
+                })
+                .msgs
+                .push_back(slot);
             self.refresh_group(group);
         }
     }
@@ -775,7 +794,7 @@ impl Queue {
         visibility_ms: u64,
         poll: Option<PollId>,
     ) -> Vec<ReceivedMessage> {
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(max as usize);
         let mut copies = Vec::new();
         while (batch.len() as u64) < max as u64 {
             let Some(first) = self.msgs.pop_ready() else {
@@ -825,7 +844,7 @@ impl Queue {
         visibility_ms: u64,
         poll: Option<PollId>,
     ) -> Vec<ReceivedMessage> {
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(max as usize);
         let mut cursor: Option<(MessageId, u32)> = None;
         while (batch.len() as u64) < max as u64 {
             let next = match cursor {
@@ -861,6 +880,9 @@ impl Queue {
         }
         batch
     }
+
+    /// Emptied lane buffers kept for reuse (small ones only, so little memory is held).
+    const MAX_SPARE_LANES: usize = 16;
 
     /// Playground cap on `Held` events per receive, so a queue with many blocked groups does not
     /// flood the trace.
@@ -949,10 +971,9 @@ impl Queue {
         poll: Option<PollId>,
     ) -> ReceivedMessage {
         let visible_again_at = ctx.now.plus(visibility_ms);
-        self.set_state(id, MessageState::InFlight, visible_again_at);
         let m = self
-            .msgs
-            .get_mut(id)
+            .set_state(id, MessageState::InFlight, visible_again_at)
+            .and_then(|slot| self.msgs.at_slot_mut(slot))
             .expect("take: record exists (checked by caller)");
         m.receive_count += 1;
         m.set_received_at(ctx.now);

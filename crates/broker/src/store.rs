@@ -300,17 +300,28 @@ impl Store {
     }
 
     /// Moves record `id` to `state` (until `visible_at` for Delayed/InFlight).
-    pub(crate) fn set_state(&mut self, id: MessageId, state: MessageState, visible_at: Millis) {
-        let Some(slot) = self.slot_of(id) else { return };
-        let Some(Some(m)) = self.slot_mut(slot) else {
-            return;
-        };
+    /// Returns the record's slot and its previous state (one lookup for the caller too).
+    pub(crate) fn set_state(
+        &mut self,
+        id: MessageId,
+        state: MessageState,
+        visible_at: Millis,
+    ) -> Option<(u32, MessageState)> {
+        let slot = self.slot_of(id)?;
+        let m = self.slot_mut(slot)?.as_mut()?;
         let old = m.state;
         m.state = state;
         m.visible_at = visible_at;
         self.drop_index(old);
         self.push_index(slot, id, state, visible_at);
         self.tidy();
+        Some((slot, old))
+    }
+
+    /// The record in `slot`, to change fields that no index depends on (receive count, last
+    /// receive time).
+    pub(crate) fn at_slot_mut(&mut self, slot: u32) -> Option<&mut Msg> {
+        self.slot_mut(slot).and_then(|m| m.as_mut())
     }
 
     /// Drops stale entries at the front of the heaps and the order list, and compacts a structure
