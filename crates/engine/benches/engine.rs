@@ -273,6 +273,65 @@ fn bytes_per_message() {
             (large - small) as f64 / 90_000.0
         );
     }
+    // In flight in the SQS sense: received by a client and not deleted (standard queue, no
+    // dedup ids), n messages sent by a scripted client and received 10 at a time.
+    let in_flight = |n: u32| {
+        let mut calls = Vec::new();
+        for i in 0..n {
+            calls.push(ScriptedCall {
+                at: Millis(i as u64 / 100),
+                call: ApiCall::SendMessage {
+                    queue: QueueId(0),
+                    message: MessageTemplate {
+                        body: "x".into(),
+                        ..Default::default()
+                    },
+                    delay_seconds: None,
+                },
+            });
+        }
+        for i in 0..n.div_ceil(10) {
+            calls.push(ScriptedCall {
+                at: Millis(1_000 + i as u64 / 100),
+                call: ApiCall::ReceiveMessage {
+                    queue: QueueId(0),
+                    max_number_of_messages: 10,
+                    wait_time_seconds: 0,
+                    visibility_timeout: Some(43_200),
+                    receive_request_attempt_id: None,
+                },
+            });
+        }
+        let spec = WorldSpec {
+            seed: 1,
+            services: vec![ServiceSpec {
+                name: "client".into(),
+                behaviour: Behaviour::ScriptedClient(ScriptSpec { calls }),
+            }],
+            queues: vec![QueueConfig::new("q")],
+            topics: vec![],
+            links: vec![],
+            faults: vec![],
+            limits: Limits {
+                until: Millis::from_secs(3_600),
+                max_events: 10_000_000,
+            },
+        };
+        let mut sim = Sim::new(&spec).unwrap();
+        sim.run_until(Millis(5_000), u64::MAX);
+        let counts = sim.queue_counts(QueueId(0));
+        let before = heap();
+        let copy = sim.world().clone();
+        let bytes = heap() - before;
+        drop(copy);
+        (bytes, counts.in_flight)
+    };
+    let (small, small_n) = in_flight(6_000);
+    let (large, large_n) = in_flight(60_000);
+    println!(
+        "bytes per in-flight message (standard queue, received and not deleted): {:.1} (world clone Δheap / Δin_flight, {small_n} -> {large_n})",
+        (large - small) as f64 / (large_n - small_n) as f64
+    );
 }
 
 fn main() {
