@@ -73,6 +73,22 @@ fn send_request(message: &MessageTemplate, meta: MessageMeta) -> SendRequest {
     }
 }
 
+/// Moves the rendered message into the request (no second copy of the strings).
+fn into_send_request(message: MessageTemplate, meta: MessageMeta) -> SendRequest {
+    SendRequest {
+        body: message.body,
+        attributes: message
+            .attributes
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue::string(v)))
+            .collect(),
+        delay_s: None,
+        group_id: message.group_id,
+        dedup_id: message.dedup_id,
+        meta,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn send(
     broker: &mut Broker,
@@ -80,11 +96,11 @@ pub(crate) fn send(
     rng: &mut Rng,
     out: &mut Vec<BrokerEvent>,
     queue: QueueId,
-    message: &MessageTemplate,
+    message: MessageTemplate,
     origin: u64,
     created_at: Millis,
 ) -> Result<MessageId, ErrorCode> {
-    let request = send_request(message, MessageMeta { origin, created_at });
+    let request = into_send_request(message, MessageMeta { origin, created_at });
     broker
         .send_message(now, queue, request, rng, out)
         .map(|r| r.message)
@@ -98,15 +114,19 @@ pub(crate) fn publish(
     rng: &mut Rng,
     out: &mut Vec<BrokerEvent>,
     topic: TopicId,
-    message: &MessageTemplate,
+    message: MessageTemplate,
     origin: u64,
     created_at: Millis,
 ) -> Result<(), ErrorCode> {
     let request = PublishRequest {
-        body: message.body.clone(),
-        attributes: attributes(message),
-        group_id: message.group_id.clone(),
-        dedup_id: message.dedup_id.clone(),
+        body: message.body,
+        attributes: message
+            .attributes
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue::string(v)))
+            .collect(),
+        group_id: message.group_id,
+        dedup_id: message.dedup_id,
         meta: MessageMeta { origin, created_at },
     };
     broker

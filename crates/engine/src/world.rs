@@ -796,7 +796,7 @@ impl World {
                 let result = match template {
                     Some(template) => {
                         let message = render(template, n, origin);
-                        self.broker_send(call.target, &message, origin, call.created_at)
+                        self.broker_send(call.target, message, origin, call.created_at)
                     }
                     None => Err(Failure::Error),
                 };
@@ -809,7 +809,7 @@ impl World {
     fn broker_send(
         &mut self,
         target: Node,
-        message: &MessageTemplate,
+        message: MessageTemplate,
         origin: u64,
         created_at: Millis,
     ) -> Result<Option<MessageId>, Failure> {
@@ -1012,7 +1012,7 @@ impl World {
         if direct {
             // No link: the broker call happens now and answers at once.
             let message = render(&spec.template, n, origin);
-            let result = self.broker_send(target, &message, origin, created_at);
+            let result = self.broker_send(target, message, origin, created_at);
             let failure = result.as_ref().err().copied();
             let call = Call {
                 no: 0,
@@ -1286,7 +1286,7 @@ impl World {
         let (origin, created_at) = (job.origin, job.created_at);
         let n = self.services[service.ix()].metrics.handled + 1;
         let message = render(template, n, origin);
-        let result = self.broker_send(target, &message, origin, created_at);
+        let result = self.broker_send(target, message, origin, created_at);
         let failure = result.as_ref().err().copied();
         self.out.push(EventKind::ChainSent {
             service,
