@@ -2057,6 +2057,43 @@ impl World {
         out
     }
 
+    /// Engine and broker invariants (for tests; cheap but not free): the broker's conservation
+    /// and index checks, free call slots are empty, servers within their concurrency, consumers
+    /// working on at most one message, crashed services holding no work.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.broker.check_invariants()?;
+        for &slot in &self.free_calls {
+            if self.calls.get(slot as usize).is_none_or(|c| c.is_some()) {
+                return Err(format!("free call slot {slot} is in use"));
+            }
+        }
+        for (i, s) in self.services.iter().enumerate() {
+            let name = &self.statics.names.services[i];
+            if s.crashed
+                && !(s.jobs.is_empty() && s.waiting.is_empty() && s.consumer.pending.is_empty())
+            {
+                return Err(format!("crashed service {name} still holds work"));
+            }
+            if let Some(server) = self.statics.server(ServiceId(i as u32)) {
+                // Endpoint deliveries are not limited by the slots (SNS pushes them).
+                let calls = s.jobs.iter().filter(|j| j.reply_to.is_some()).count() as u32;
+                if calls > server.concurrency.max(1) {
+                    return Err(format!(
+                        "server {name} serves {calls} calls with {} slots",
+                        server.concurrency
+                    ));
+                }
+            }
+            if self.statics.consumer(ServiceId(i as u32)).is_some() && s.jobs.len() > 1 {
+                return Err(format!(
+                    "consumer {name} works on {} messages at once",
+                    s.jobs.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the skip-delete fault is on for this service.
     pub fn skip_deletes(&self, service: ServiceId) -> bool {
         self.services

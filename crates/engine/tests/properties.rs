@@ -312,11 +312,14 @@ fn broker_never_hands_out_a_fifo_group_out_of_order() {
 }
 
 #[test]
-fn conservation_holds_after_every_event() {
+fn conservation_and_invariants_hold_after_every_event() {
     for_each_seed(|seed, spec| {
         let mut sim = Sim::new(spec).unwrap();
         let n_queues = spec.queues.len() as u32;
         while sim.step().is_some() {
+            if let Err(why) = sim.world().check_invariants() {
+                panic!("seed={seed}: after event {}: {why}", sim.event_count());
+            }
             for q in 0..n_queues {
                 let m = sim.world().queue_metrics(QueueId(q));
                 if let Err(why) = m.check_conservation() {
