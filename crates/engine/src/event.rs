@@ -192,6 +192,8 @@ pub enum EventKind {
         queue: QueueId,
         message: MessageId,
         origin: u64,
+        /// FIFO: the message group.
+        group: Option<std::sync::Arc<str>>,
         receive_count: u32,
         until: Millis,
     },
@@ -408,7 +410,7 @@ impl EventKind {
                 "{n} received message(s) reached {} after it crashed; nobody deletes them, so they come back after the visibility timeout.",
                 s(*service)
             ),
-            EventKind::WorkStarted { service, queue, message, origin: _, receive_count, until } => {
+            EventKind::WorkStarted { service, queue, message, origin: _, group: _, receive_count, until } => {
                 let again = if *receive_count > 1 { format!(" (receive #{receive_count}: a redelivery)") } else { String::new() };
                 format!("{} works on {message} from {}{again} until {until}.", s(*service), names.queue_name(*queue))
             }
@@ -773,12 +775,16 @@ impl EventKind {
                 queue,
                 message,
                 origin,
+                group,
                 receive_count,
                 until,
             } => {
                 map.insert("service".into(), svc(*service));
                 map.insert("queue".into(), q(*queue));
                 map.insert("message".into(), Value::from(message.to_string()));
+                if let Some(g) = group {
+                    map.insert("group".into(), Value::from(&**g));
+                }
                 map.insert("origin".into(), json!(origin));
                 map.insert("receive_count".into(), json!(receive_count));
                 map.insert("until_t_ms".into(), json!(until.0));

@@ -233,6 +233,8 @@ pub struct World {
     pub(crate) dedup_window: WindowCounter,
     /// Actions popped from the agenda so far (positions injections exactly on replay).
     pub(crate) actions_run: u64,
+    /// Stray at-least-once copies (queue, message) still stored.
+    pub(crate) duplicate_copies: std::collections::BTreeSet<(QueueId, MessageId)>,
     pub(crate) out: Vec<EventKind>,
     pub(crate) broker_out: Vec<BrokerEvent>,
     broker_scratch: Vec<BrokerEvent>,
@@ -388,6 +390,7 @@ impl World {
             fault_counts: vec![0; spec.faults.len()],
             dedup_window: WindowCounter::default(),
             actions_run: 0,
+            duplicate_copies: Default::default(),
             samples: QueueSamples::new(spec.queues.len() as u32, spec.limits.until),
             out: Vec::new(),
             broker_out: Vec::new(),
@@ -603,6 +606,19 @@ impl World {
     }
 
     fn on_broker_event(&mut self, event: &BrokerEvent) {
+        // Track at-least-once stray copies while they exist, so transits can flag them.
+        match event {
+            BrokerEvent::DuplicateInjected { queue, copy, .. } => {
+                self.duplicate_copies.insert((*queue, *copy));
+            }
+            BrokerEvent::Deleted { queue, message, .. }
+            | BrokerEvent::DeadLettered { queue, message, .. }
+            | BrokerEvent::Expired { queue, message, .. } => {
+                self.duplicate_copies.remove(&(*queue, *message));
+            }
+            BrokerEvent::Purged { queue, .. } => self.duplicate_copies.retain(|c| c.0 != *queue),
+            _ => {}
+        }
         match event {
             BrokerEvent::PollCompleted {
                 queue,
@@ -1643,6 +1659,7 @@ impl World {
                 queue: spec.queue,
                 message: got.message,
                 origin: got.meta.origin,
+                group: got.group.clone(),
                 receive_count: got.receive_count,
                 until,
             });
@@ -2048,7 +2065,7 @@ impl World {
                         depart,
                         arrive,
                         group: g.group.clone(),
-                        duplicate: false,
+                        duplicate: self.duplicate_copies.contains(&(queue, g.message)),
                         redelivery: g.receive_count > 1,
                     });
                 }

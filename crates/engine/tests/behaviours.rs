@@ -434,3 +434,38 @@ fn run_until_never_reveals_an_event_after_its_time() {
     }
     assert_eq!(of_kind(&sim, "sent").len(), 1);
 }
+
+#[test]
+fn transits_flag_at_least_once_copies_and_redeliveries() {
+    let mut spec = world(vec![
+        producer(
+            "p",
+            Target::Queue(QueueId(0)),
+            &[0],
+            body("x"),
+            1_000,
+            RetryPolicy::default(),
+        ),
+        consumer("c", consumer_spec(0)),
+    ]);
+    let mut q = queue("q", 1);
+    q.duplicate_chance = Chance::ALWAYS;
+    spec.queues.push(q);
+    spec.links
+        .push(messaging_link(1, Node::Queue(QueueId(0)), 20));
+    spec.limits.until = Millis::from_secs(5);
+    let mut sim = Sim::new(&spec).unwrap();
+    let mut seen_duplicate = None;
+    while let Some(_) = sim.step() {
+        if let Some(t) = sim.transits().into_iter().find(|t| t.duplicate) {
+            seen_duplicate = t.message;
+            break;
+        }
+    }
+    let copy = seen_duplicate.expect("a stray copy travels to the consumer");
+    let injected = sim.events().iter().any(|e| matches!(&e.kind, EventKind::Broker { event: BrokerEvent::DuplicateInjected { copy: c, .. } } if *c == copy));
+    assert!(
+        injected,
+        "the flagged message is a copy the queue left behind"
+    );
+}
