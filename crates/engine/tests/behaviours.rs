@@ -456,7 +456,7 @@ fn transits_flag_at_least_once_copies_and_redeliveries() {
     spec.limits.until = Millis::from_secs(5);
     let mut sim = Sim::new(&spec).unwrap();
     let mut seen_duplicate = None;
-    while let Some(_) = sim.step() {
+    while sim.step().is_some() {
         if let Some(t) = sim.transits().into_iter().find(|t| t.duplicate) {
             seen_duplicate = t.message;
             break;
