@@ -29,13 +29,12 @@ pub(crate) enum Action {
         service: ServiceId,
         k: u64,
     },
+    /// Resend message `n`; its origin, creation time and attempt wait in `Service::retries`
+    /// (kept out of the action so every agenda entry stays small).
     ProducerRetry {
         service: ServiceId,
         epoch: u32,
         n: u64,
-        origin: u64,
-        created_at: Millis,
-        attempt: u32,
     },
     /// A call's request reaches its target.
     Arrive {
@@ -108,6 +107,8 @@ pub(crate) struct Service {
     pub jobs: Vec<Job>,
     pub waiting: std::collections::VecDeque<Job>,
     pub producer_n: u64,
+    /// Producer resends waiting for their backoff: message n -> (origin, created_at, attempt).
+    pub retries: std::collections::BTreeMap<u64, (u64, Millis, u32)>,
     pub consumer: ConsumerState,
     pub client_last_receive: Vec<crate::broker::ReceiptHandle>,
     pub metrics: ServiceMetrics,
@@ -355,6 +356,7 @@ impl World {
                 jobs: Vec::new(),
                 waiting: Default::default(),
                 producer_n: 0,
+                retries: Default::default(),
                 consumer: ConsumerState::default(),
                 client_last_receive: Vec::new(),
                 metrics: ServiceMetrics::default(),
@@ -500,15 +502,11 @@ impl World {
         }
         match action {
             Action::ProducerTick { service, k } => self.producer_tick(service, k),
-            Action::ProducerRetry {
-                service,
-                epoch,
-                n,
-                origin,
-                created_at,
-                attempt,
-            } => {
-                if self.alive(service, epoch) {
+            Action::ProducerRetry { service, epoch, n } => {
+                let retry = self.services[service.ix()].retries.remove(&n);
+                if let (true, Some((origin, created_at, attempt))) =
+                    (self.alive(service, epoch), retry)
+                {
                     self.produce(service, n, origin, created_at, attempt);
                 }
             }
@@ -1101,17 +1099,11 @@ impl World {
                 });
                 if let Some(t) = retry_at {
                     let epoch = self.epoch(service);
-                    self.agenda.push(
-                        t,
-                        Action::ProducerRetry {
-                            service,
-                            epoch,
-                            n,
-                            origin: call.origin,
-                            created_at: call.created_at,
-                            attempt: attempt + 1,
-                        },
-                    );
+                    self.services[service.ix()]
+                        .retries
+                        .insert(n, (call.origin, call.created_at, attempt + 1));
+                    self.agenda
+                        .push(t, Action::ProducerRetry { service, epoch, n });
                 }
             }
         }

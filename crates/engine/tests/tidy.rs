@@ -4,14 +4,29 @@
 use std::path::Path;
 
 const BANNED: &[(&str, &str)] = &[
-    ("HashMap", "iteration order must be fixed: use BTreeMap or Vec-by-id"),
+    (
+        "HashMap",
+        "iteration order must be fixed: use BTreeMap or Vec-by-id",
+    ),
     ("HashSet", "iteration order must be fixed: use BTreeSet"),
     ("Instant", "no wall clock in the engine"),
     ("SystemTime", "no wall clock in the engine"),
-    ("f64", "no floats in decisions: use Chance (ppm) and integer ms"),
-    ("f32", "no floats in decisions: use Chance (ppm) and integer ms"),
-    ("thread_rng", "every random choice goes through the world's Rng"),
-    ("getrandom", "every random choice goes through the world's Rng"),
+    (
+        "f64",
+        "no floats in decisions: use Chance (ppm) and integer ms",
+    ),
+    (
+        "f32",
+        "no floats in decisions: use Chance (ppm) and integer ms",
+    ),
+    (
+        "thread_rng",
+        "every random choice goes through the world's Rng",
+    ),
+    (
+        "getrandom",
+        "every random choice goes through the world's Rng",
+    ),
     ("std::fs", "the engine does no I/O"),
     ("todo!", "no unfinished code"),
     ("unimplemented!", "no unfinished code"),
@@ -30,7 +45,10 @@ fn engine_source_follows_the_house_rules() {
         files += 1;
         let text = std::fs::read_to_string(&path).unwrap();
         if !text.starts_with("//!") {
-            problems.push(format!("{}: must start with a //! line saying what it owns", path.display()));
+            problems.push(format!(
+                "{}: must start with a //! line saying what it owns",
+                path.display()
+            ));
         }
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
@@ -41,6 +59,10 @@ fn engine_source_follows_the_house_rules() {
             }
         }
     }
-    assert!(files >= 8, "found only {files} source files in {}", dir.display());
+    assert!(
+        files >= 8,
+        "found only {files} source files in {}",
+        dir.display()
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
