@@ -389,7 +389,11 @@ impl Sim {
         self.world.service_status(service)
     }
 
+    /// A link's state (an unknown id reads as ok: views never panic).
     pub fn link_state(&self, link: LinkId) -> LinkState {
-        link_state(&self.world.links[link.0 as usize])
+        self.world
+            .links
+            .get(link.0 as usize)
+            .map_or(LinkState::Ok, link_state)
     }
 }

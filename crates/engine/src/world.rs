@@ -2006,8 +2006,11 @@ impl World {
 
     // ---- views ----------------------------------------------------------------------------
 
+    /// A service's visible state (an unknown id reads as idle: views never panic).
     pub fn service_status(&self, service: ServiceId) -> ServiceStatus {
-        let s = &self.services[service.ix()];
+        let Some(s) = self.services.get(service.ix()) else {
+            return ServiceStatus::Idle;
+        };
         if s.crashed {
             return ServiceStatus::Crashed;
         }
