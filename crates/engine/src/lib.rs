@@ -6,6 +6,63 @@
 //! [`Sim::step`] / [`Sim::run_until`] / [`Sim::seek`], reading [`Sim::events`],
 //! [`Sim::metrics`], [`Sim::world`] and [`Sim::transits`].
 //!
+//! # Example
+//!
+//! A producer sends three orders to a queue; a consumer handles and deletes them.
+//!
+//! ```
+//! use switchboard_engine::broker::{Chance, Millis, QueueConfig, QueueId};
+//! use switchboard_engine::*;
+//!
+//! let spec = WorldSpec {
+//!     seed: 42,
+//!     services: vec![
+//!         ServiceSpec {
+//!             name: "shop".into(),
+//!             behaviour: Behaviour::Producer(ProducerSpec {
+//!                 schedule: Schedule::Times(vec![Millis(0), Millis(10), Millis(20)]),
+//!                 template: MessageTemplate { body: "order {n}".into(), ..Default::default() },
+//!                 target: Target::Queue(QueueId(0)),
+//!                 retry: RetryPolicy::default(),
+//!                 timeout_ms: 1_000,
+//!             }),
+//!         },
+//!         ServiceSpec {
+//!             name: "billing".into(),
+//!             behaviour: Behaviour::Consumer(ConsumerSpec {
+//!                 queue: QueueId(0),
+//!                 batch_size: 10,
+//!                 wait_ms: 20_000,
+//!                 idle_backoff_ms: 100,
+//!                 work: Latency::Uniform { min_ms: 5, max_ms: 50 },
+//!                 fail: Chance::NEVER,
+//!                 pause: Chance::NEVER,
+//!                 pause_ms: 0,
+//!                 crash: Chance::NEVER,
+//!                 idempotent: false,
+//!                 heartbeat: None,
+//!                 chain: vec![],
+//!             }),
+//!         },
+//!     ],
+//!     queues: vec![QueueConfig::new("orders")],
+//!     topics: vec![],
+//!     links: vec![],
+//!     faults: vec![],
+//!     limits: Limits { until: Millis::from_secs(60), max_events: 10_000 },
+//! };
+//! let mut sim = Sim::new(&spec).expect("valid world");
+//! sim.run_until(spec.limits.until, spec.limits.max_events);
+//! let metrics = sim.metrics();
+//! assert_eq!(metrics.services["billing"].handled, 3);
+//! assert_eq!(metrics.queues["orders"].counters.deleted, 3);
+//! for event in sim.events().iter().take(3) {
+//!     println!("{}", sim.explain(event));
+//! }
+//! sim.seek(2); // back in time: the state after the first two events
+//! assert_eq!(sim.event_count(), 2);
+//! ```
+//!
 //! # Model in brief
 //! - The agenda holds *actions* (a tick, an arrival, a timeout, the end of some work, a broker
 //!   deadline); applying one produces zero or more *events* (`EventKind`). Actions that find
