@@ -474,3 +474,90 @@ fn playing_to_a_time_equals_seeking_to_its_event_count() {
         }
     });
 }
+
+#[test]
+fn corrupted_worlds_are_refused_with_a_message_never_a_panic() {
+    for_each_seed(|seed, spec| {
+        let mut rng = Rng::new(seed ^ 0xbad);
+        for case in 0..8 {
+            let mut bad = spec.clone();
+            let what = match case {
+                0 => {
+                    bad.services.push(consumer("ghost", consumer_spec(999)));
+                    "consumer of an unknown queue"
+                }
+                1 => {
+                    bad.links.push(LinkSpec {
+                        latency_ms_min: 5,
+                        latency_ms_max: 1,
+                        ..rpc_link(0, 1, 0)
+                    });
+                    "latency min > max"
+                }
+                2 => {
+                    bad.links.push(rpc_link(0, 999, 1));
+                    "link to an unknown service"
+                }
+                3 => {
+                    bad.faults.push(fault(
+                        rng.below(1_000),
+                        FaultAction::Crash {
+                            service: ServiceId(999),
+                        },
+                    ));
+                    "fault on an unknown service"
+                }
+                4 => {
+                    bad.services.push(server("lonely", 1, vec![call(0, 100)]));
+                    "chain call without an rpc link"
+                }
+                5 => {
+                    bad.services.push(consumer(
+                        "greedy",
+                        ConsumerSpec {
+                            batch_size: 11,
+                            ..consumer_spec(0)
+                        },
+                    ));
+                    "batch size above 10"
+                }
+                6 => {
+                    bad.topics[0].subscriptions.push(
+                        switchboard_engine::broker::SubscriptionConfig::endpoint(999),
+                    );
+                    "endpoint that is not a service"
+                }
+                _ => {
+                    bad.faults.push(FaultSpec {
+                        at: Trigger::AfterEvent {
+                            kind: EventMatch::Handled {
+                                service: ServiceId(0),
+                            },
+                            nth: 0,
+                        },
+                        action: FaultAction::Heal { link: LinkId(0) },
+                    });
+                    "trigger on the 0th event"
+                }
+            };
+            match Sim::new(&bad) {
+                Err(e) => assert!(!e.message.is_empty(), "seed={seed}: {what}"),
+                Ok(_) => panic!("seed={seed}: {what} was accepted"),
+            }
+        }
+        let mut sim = Sim::new(spec).unwrap();
+        assert!(
+            sim.inject(FaultAction::Partition { link: LinkId(999) })
+                .is_err(),
+            "seed={seed}"
+        );
+        assert!(
+            sim.inject(FaultAction::Slow {
+                service: ServiceId(0),
+                factor_pct: 0
+            })
+            .is_err(),
+            "seed={seed}"
+        );
+    });
+}
