@@ -113,6 +113,8 @@ pub struct App {
     rendered_events: u64,
     selected: Selected,
     message: Option<u64>,
+    /// Message ids of every copy of the selected message's journey (sorted), highlighted on the canvas.
+    journey: Vec<u64>,
     tab: Tab,
     overlay: Overlay,
     tour: Option<usize>,
@@ -122,6 +124,7 @@ pub struct App {
     error: Option<String>,
     transits: Vec<Transit>,
     dot_buf: Vec<f32>,
+    dot_layer: dots::DotLayer,
     reduced_motion: bool,
     stage: NodeRef,
     canvas: NodeRef,
@@ -205,6 +208,7 @@ impl App {
     /// One animation frame: advance the playback clock, run the engine up to it (bounded), draw dots.
     /// Returns whether the panels should re-render.
     fn frame(&mut self, ts: f64) -> bool {
+        let started = platform::now_ms();
         let Some(s) = self.session.as_mut() else {
             return false;
         };
@@ -238,7 +242,14 @@ impl App {
                 self.playing = false;
             }
         }
-        self.draw_dots();
+        let dots = self.draw_dots();
+        // Benchmark hooks (e2e/bench-frames.mjs): dots drawn and the Rust update+draw time of
+        // this frame, as two attributes on the canvas (no Yew render).
+        if let Some(canvas) = self.canvas.cast::<web_sys::Element>() {
+            let us = ((platform::now_ms() - started) * 1000.0) as u64;
+            let _ = canvas.set_attribute("data-dots", &dots.to_string());
+            let _ = canvas.set_attribute("data-draw-us", &us.to_string());
+        }
         let s = self.session.as_ref().unwrap();
         let changed = s.event_count() != self.rendered_events;
         // A run that stopped by itself (end, tour pause) must show "Play" again at once.
@@ -246,12 +257,13 @@ impl App {
             || (changed && (!self.playing || ts - self.last_render >= RENDER_INTERVAL_MS))
     }
 
-    fn draw_dots(&mut self) {
+    /// Draws the message dots; returns how many were drawn.
+    fn draw_dots(&mut self) -> usize {
         let (Some(s), Some(canvas)) = (
             self.session.as_ref(),
             self.canvas.cast::<web_sys::HtmlCanvasElement>(),
         ) else {
-            return;
+            return 0;
         };
         let topo = s.topology();
         s.transits(&mut self.transits);
@@ -263,15 +275,20 @@ impl App {
         } else {
             self.play_t
         };
-        geometry::dot_buffer(
+        let n = geometry::dot_buffer(
             &topo.nodes,
             &self.transits,
             t,
             &fit,
-            self.message,
+            &self.journey,
             &mut self.dot_buf,
         );
-        dots::draw(&canvas, &self.dot_buf, w < 600.0);
+        let dpr = web_sys::window()
+            .map(|w| w.device_pixel_ratio())
+            .unwrap_or(1.0) as f32;
+        self.dot_layer
+            .draw(&canvas, &self.dot_buf, w, h, dpr, w < 600.0);
+        n
     }
 
     fn fit(&self) -> Option<Fit> {
@@ -397,6 +414,7 @@ impl Component for App {
             rendered_events: u64::MAX,
             selected: Selected::None,
             message: None,
+            journey: Vec::new(),
             tab: Tab::Log,
             overlay: Overlay::None,
             tour: None,
@@ -406,6 +424,7 @@ impl Component for App {
             error: None,
             transits: Vec::new(),
             dot_buf: Vec::new(),
+            dot_layer: dots::DotLayer::default(),
             reduced_motion: platform::prefers_reduced_motion(),
             stage: NodeRef::default(),
             canvas: NodeRef::default(),
@@ -473,6 +492,34 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        let render = self.handle(ctx, msg);
+        if render {
+            // View-models are rebuilt only when Yew is about to render them.
+            if let Some(s) = &mut self.session {
+                s.sync();
+            }
+            if let Some(m) = self.message {
+                self.journey = self
+                    .session
+                    .as_ref()
+                    .map(|s| s.journey(m).1)
+                    .unwrap_or_default();
+            }
+        }
+        render
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        self.view_app(ctx)
+    }
+
+    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
+        self.after_render(ctx, first_render)
+    }
+}
+
+impl App {
+    fn handle(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
             Msg::Frame(ts) => {
                 let render = self.frame(ts);
@@ -566,6 +613,10 @@ impl Component for App {
             }
             Msg::SelectMessage(m) => {
                 self.message = m;
+                self.journey.clear();
+                if let (Some(m), Some(s)) = (m, &self.session) {
+                    self.journey = s.journey(m).1;
+                }
                 self.draw_dots();
             }
             Msg::NodeDown(name, e) => {
@@ -668,7 +719,7 @@ impl Component for App {
                             {
                                 s.preview_move(name, tx, ty);
                             }
-                            self.draw_dots();
+                            let _ = self.draw_dots();
                             return true;
                         }
                         return false;
@@ -786,7 +837,7 @@ impl Component for App {
         true
     }
 
-    fn view(&self, ctx: &Context<Self>) -> Html {
+    fn view_app(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let Some(s) = &self.session else {
             return html! { <div class="app"><header class="top"><h1>{"Switchboard"}</h1></header>
@@ -861,7 +912,7 @@ impl Component for App {
         }
     }
 
-    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
+    fn after_render(&mut self, ctx: &Context<Self>, first_render: bool) {
         if let Some(s) = &self.session {
             if s.event_count() != self.rendered_events && self.tab == Tab::Log {
                 // Follow the newest event, the way a terminal log does.
@@ -873,10 +924,9 @@ impl Component for App {
                 }
             }
             self.rendered_events = s.event_count();
-            let m = s.metrics();
-            self.history.push(&m);
+            self.history.push(s.metrics());
         }
-        self.draw_dots();
+        let _ = self.draw_dots();
         if first_render {
             let link = ctx.link().clone();
             let window = web_sys::window().expect("a window");
@@ -924,6 +974,7 @@ impl App {
             draft: &self.draft,
             draft_errors: &self.draft_errors,
             history: &self.history,
+            playing: self.playing,
         }
     }
 

@@ -1,69 +1,100 @@
 //! The message-dot layer: one `<canvas>` over the topology SVG, drawn once per animation frame.
-//! Rust computes every dot's position into one `Float32Array`-backed buffer and crosses into JS
-//! once to draw it (one path per colour), so the per-frame cost does not grow with boundary calls.
+//! Rust computes every dot's position (`geometry::dot_buffer`), stamps precomputed anti-aliased
+//! sprites into one pixel buffer (`raster`), and crosses into JS once to put the touched rows on
+//! the canvas, so the per-frame cost does not grow with boundary calls or canvas path work.
 
+use super::geometry::{FLAG_DUPLICATE, FLAG_REDELIVERY, FLAG_SELECTED, PALETTE};
+use super::raster::{Raster, MARK_DUPLICATE, MARK_REDELIVERY, MARK_SELECTED};
 use web_sys::wasm_bindgen;
 use web_sys::wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
-let palKey = '', pal = [];
-export function sb_draw_dots(canvas, data, palette, big) {
+export function sb_put_dots(canvas, rows, w, h, y0, y1, p0, p1) {
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth, h = canvas.clientHeight;
-  const pw = Math.round(w * dpr), ph = Math.round(h * dpr);
-  if (canvas.width !== pw || canvas.height !== ph) { canvas.width = pw; canvas.height = ph; }
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  if (palKey !== palette) { palKey = palette; pal = palette.split(','); }
-  const n = data.length >> 2, r = big ? 7 : 5, TAU = 6.283185307179586;
-  for (let c = 0; c < pal.length; c++) {
-    let any = false;
-    ctx.beginPath();
-    for (let i = 0; i < n; i++) {
-      if (data[i * 4 + 2] !== c) continue;
-      const x = data[i * 4], y = data[i * 4 + 1];
-      ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, TAU); any = true;
-    }
-    if (any) { ctx.fillStyle = pal[c]; ctx.fill(); ctx.lineWidth = 1.2; ctx.strokeStyle = '#ffffff'; ctx.stroke(); }
-  }
-  // Duplicates: a ring; redeliveries: a square frame; the selected message: a thick halo.
-  const marks = [[1, '#111827', false], [2, '#b91c1c', true], [4, '#111827', false]];
-  for (const [bit, colour, square] of marks) {
-    let any = false;
-    ctx.beginPath();
-    const rr = bit === 4 ? r + 7 : r + 3.5;
-    for (let i = 0; i < n; i++) {
-      if (!(data[i * 4 + 3] & bit)) continue;
-      const x = data[i * 4], y = data[i * 4 + 1];
-      if (square) { ctx.rect(x - rr, y - rr, 2 * rr, 2 * rr); }
-      else { ctx.moveTo(x + rr, y); ctx.arc(x, y, rr, 0, TAU); }
-      any = true;
-    }
-    if (any) { ctx.lineWidth = bit === 4 ? 3 : 2; ctx.strokeStyle = colour; ctx.stroke(); }
+  if (p1 > p0) ctx.clearRect(0, p0, w, p1 - p0);
+  if (y1 > y0 && w > 0) {
+    const px = new Uint8ClampedArray(rows.buffer, rows.byteOffset, rows.length * 4);
+    ctx.putImageData(new ImageData(px, w, y1 - y0), 0, y0);
   }
 }
 "#)]
 extern "C" {
-    /// Sizes the canvas to its CSS box × devicePixelRatio, clears it, and draws all dots.
-    fn sb_draw_dots(canvas: &web_sys::HtmlCanvasElement, data: &[f32], palette: &str, big: bool);
+    /// Sizes the canvas to `w` x `h` device pixels, clears rows `p0..p1` (last frame's dots)
+    /// and puts `rows` (RGBA words, rows `y0..y1`) on it.
+    #[allow(clippy::too_many_arguments)]
+    fn sb_put_dots(
+        canvas: &web_sys::HtmlCanvasElement,
+        rows: &[u32],
+        w: u32,
+        h: u32,
+        y0: u32,
+        y1: u32,
+        p0: u32,
+        p1: u32,
+    );
 }
 
-/// `PALETTE` joined once: the JS side caches the split list by this string.
-pub fn palette_csv() -> &'static str {
-    "#0072B2,#E69F00,#009E73,#CC79A7,#56B4E9,#D55E00,#7a5c00,#3b4a5e"
+/// The canvas's pixel buffer and what the last frame put on it.
+#[derive(Default)]
+pub struct DotLayer {
+    raster: Raster,
+    shown: (u32, u32),
 }
 
-/// Draws the dots in `buf` (4 floats each, see `geometry::dot_buffer`).
-pub fn draw(canvas: &web_sys::HtmlCanvasElement, buf: &[f32], big: bool) {
-    sb_draw_dots(canvas, buf, palette_csv(), big);
+impl DotLayer {
+    /// Draws the dots in `buf` (4 floats each in CSS px, see `geometry::dot_buffer`) on a
+    /// canvas of `css_w` x `css_h` CSS px at device pixel ratio `dpr`.
+    pub fn draw(
+        &mut self,
+        canvas: &web_sys::HtmlCanvasElement,
+        buf: &[f32],
+        css_w: f32,
+        css_h: f32,
+        dpr: f32,
+        big: bool,
+    ) {
+        let dpr = dpr.clamp(0.5, 4.0);
+        let (w, h) = (
+            (css_w * dpr).round().max(0.0) as u32,
+            (css_h * dpr).round().max(0.0) as u32,
+        );
+        let r = self_radius(big);
+        self.raster.prepare(w, h, r, dpr, &PALETTE);
+        for dot in buf.chunks_exact(4) {
+            let (cx, cy) = ((dot[0] * dpr).round() as i32, (dot[1] * dpr).round() as i32);
+            let colour = (dot[2] as usize).min(self.raster.discs.len().saturating_sub(1));
+            let flags = dot[3];
+            // Split borrows: sprites are read while the pixel buffer is written.
+            let raster = &mut self.raster;
+            let disc = std::mem::take(&mut raster.discs[colour]);
+            raster.stamp(&disc, cx, cy);
+            raster.discs[colour] = disc;
+            for (bit, mark) in [
+                (FLAG_DUPLICATE, MARK_DUPLICATE),
+                (FLAG_REDELIVERY, MARK_REDELIVERY),
+                (FLAG_SELECTED, MARK_SELECTED),
+            ] {
+                if (flags as u32) & (bit as u32) != 0 {
+                    let m = std::mem::take(&mut raster.marks[mark]);
+                    raster.stamp(&m, cx, cy);
+                    raster.marks[mark] = m;
+                }
+            }
+        }
+        let (y0, y1) = self.raster.dirty_rows();
+        let (p0, p1) = self.shown;
+        sb_put_dots(canvas, self.raster.rows(y0, y1), w, h, y0, y1, p0, p1);
+        self.shown = (y0, y1);
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn palette_csv_matches_the_rust_palette() {
-        assert_eq!(super::palette_csv(), crate::ui::geometry::PALETTE.join(","));
+/// Dot radius in CSS px: bigger on narrow screens, where a finger and a projector need it.
+fn self_radius(big: bool) -> f32 {
+    if big {
+        7.0
+    } else {
+        5.0
     }
 }

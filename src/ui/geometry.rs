@@ -89,13 +89,14 @@ pub const FLAG_REDELIVERY: f32 = 2.0;
 pub const FLAG_SELECTED: f32 = 4.0;
 
 /// Fills `out` with 4 floats per dot — screen x, screen y, palette index, flags — for every
-/// transit, so the canvas is drawn with one call across the JS boundary. Returns the dot count.
+/// transit, so the canvas is drawn with one call across the JS boundary. `selected` (sorted)
+/// holds the message ids of the selected journey. Returns the dot count.
 pub fn dot_buffer(
     nodes: &[NodeView],
     transits: &[Transit],
     t_ms: f64,
     fit: &Fit,
-    selected: Option<u64>,
+    selected: &[u64],
     out: &mut Vec<f32>,
 ) -> usize {
     out.clear();
@@ -114,7 +115,7 @@ pub fn dot_buffer(
         if tr.redelivery {
             flags += FLAG_REDELIVERY;
         }
-        if selected == Some(tr.message) {
+        if !selected.is_empty() && selected.binary_search(&tr.message).is_ok() {
             flags += FLAG_SELECTED;
         }
         out.extend_from_slice(&[sx, sy, tr.colour as f32, flags]);
@@ -178,7 +179,7 @@ mod tests {
             &[tr],
             50.0,
             &fit((0.0, -100.0, 400.0, 200.0), 400.0, 200.0),
-            Some(9),
+            &[3, 9],
             &mut buf,
         );
         assert_eq!(n, 1);

@@ -1,7 +1,7 @@
 //! The Yew playground: renders what the engine says and dispatches commands; no simulation logic.
 //! Map: `app` (root component, playback, input), `session` (scenario + engine -> view-models),
 //! `editor` (edits produce a new scenario), `topology` (SVG), `dots` (canvas layer), `panels`
-//! (log, metrics, inspector, text, palette), `geometry`/`view`/`codec` (pure), `platform` (browser).
+//! (log, metrics, inspector, text, palette), `geometry`/`view`/`codec`/`raster` (pure), `platform` (browser).
 
 pub mod app;
 pub mod codec;
@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod panels;
 pub mod platform;
 pub mod presets;
+pub mod raster;
 pub mod session;
 pub mod topology;
 pub mod view;

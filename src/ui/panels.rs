@@ -2,7 +2,7 @@
 //! Pure renderers of view-models; every change is a message back to the app.
 
 use super::app::{App, Msg};
-use super::session::{Edit, FaultCmd, Field, Inspectable, MetricsView, NewNode, Session};
+use super::session::{Edit, FaultCmd, Field, Inspectable, MetricsView, NewNode, Session, Verdict};
 use super::topology::Selected;
 use super::view::{fmt_ms, EdgeKind};
 use web_sys::wasm_bindgen::JsCast;
@@ -24,10 +24,14 @@ pub struct SideProps<'a> {
     pub draft: &'a str,
     pub draft_errors: &'a [String],
     pub history: &'a MetricHistory,
+    pub playing: bool,
 }
 
-/// How many log rows are in the DOM at once: the newest ones up to the current event.
+/// How many log rows are in the DOM at once: the newest ones up to the current event. While
+/// playing, rows scroll past faster than anyone reads them and every render re-diffs them, so
+/// fewer are kept; paused, the log shows more history.
 const LOG_ROWS: usize = 250;
+const LOG_ROWS_PLAYING: usize = 60;
 
 pub fn side(ctx: &Context<App>, p: SideProps<'_>) -> Html {
     let link = ctx.link();
@@ -39,7 +43,7 @@ pub fn side(ctx: &Context<App>, p: SideProps<'_>) -> Html {
     };
     let body = match p.tab {
         Tab::Log => log(ctx, &p),
-        Tab::Metrics => metrics(&p.session.metrics(), p.history),
+        Tab::Metrics => metrics(p.session.metrics(), p.history, p.selected),
         Tab::Inspect => inspector(ctx, &p),
         Tab::Text => text(ctx, &p),
     };
@@ -58,15 +62,39 @@ pub fn side(ctx: &Context<App>, p: SideProps<'_>) -> Html {
 
 fn log(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
     let link = ctx.link();
-    let rows = p.session.log(LOG_ROWS);
+    let rows = p.session.log(if p.playing {
+        LOG_ROWS_PLAYING
+    } else {
+        LOG_ROWS
+    });
     let journey = p.message.map(|m| {
-        let steps = p.session.journey(m);
+        let (steps, copies) = p.session.journey(m);
         let mut title = String::from("Journey of m");
         title.push_str(&m.to_string());
+        // Fan-out copies and redeliveries share the origin, so they are one journey.
+        let copies_note = (copies.len() > 1).then(|| {
+            let mut t = copies.len().to_string();
+            t.push_str(" copies: ");
+            for (i, c) in copies.iter().take(12).enumerate() {
+                if i > 0 {
+                    t.push_str(", ");
+                }
+                t.push('m');
+                t.push_str(&c.to_string());
+            }
+            if copies.len() > 12 {
+                t.push_str(", …");
+            }
+            html! { <p class="copies">{ t }</p> }
+        });
         html! {
             <section class="journey" aria-label={title.clone()}>
                 <h3>{ title }<button type="button" class="small" onclick={link.callback(|_| Msg::SelectMessage(None))}>{"Clear"}</button></h3>
-                <ol>{ for steps.iter().map(|e| html! { <li><time>{ fmt_ms(e.t_ms) }</time>{" "}{ e.text.clone() }</li> }) }</ol>
+                { for copies_note }
+                <ol>{ for steps.iter().map(|e| {
+                    let label = e.message.map(|m| { let mut l = String::from("m"); l.push_str(&m.to_string()); l });
+                    html! { <li><time>{ fmt_ms(e.t_ms) }</time>{" "}{ for label.map(|l| html! { <span class="msg-id">{ l }</span> }) }{" "}{ e.text.clone() }</li> }
+                }) }</ol>
             </section>
         }
     });
@@ -133,7 +161,11 @@ impl MetricHistory {
             }
             _ => {}
         }
-        self.points.push((m.t_ms, m.clone()));
+        // The sample keeps only what the charts read (no expectation texts, no latency table).
+        let mut sample = m.clone();
+        sample.expectations = Vec::new();
+        sample.latency = Vec::new();
+        self.points.push((m.t_ms, sample));
         if self.points.len() > MAX_POINTS {
             let mut keep = false;
             self.points.retain(|_| {
@@ -171,16 +203,8 @@ fn sparkline(label: &str, hist: &MetricHistory, f: impl Fn(&MetricsView) -> f64)
     html! { <svg class="spark" viewBox="0 0 120 30" role="img" aria-label={label.to_string()}><polyline points={d} /></svg> }
 }
 
-fn metrics(m: &MetricsView, hist: &MetricHistory) -> Html {
-    let opt = |v: Option<u64>| {
-        v.map(|v| {
-            let mut s = v.to_string();
-            s.push_str(" ms");
-            s
-        })
-        .unwrap_or_else(|| "–".into())
-    };
-    let row = |name: &'static str, value: String, chart: Html| {
+fn metrics(m: &MetricsView, hist: &MetricHistory, selected: &Selected) -> Html {
+    let row = |name: String, value: String, chart: Html| {
         html! {
             <div class="metric"><dt>{ name }</dt><dd>{ value }</dd>{ chart }</div>
         }
@@ -188,37 +212,76 @@ fn metrics(m: &MetricsView, hist: &MetricHistory) -> Html {
     let none = || html! {};
     let mut tput = format!("{:.1}", m.throughput_per_s);
     tput.push_str(" /s");
+    let mut tput_label = String::from("Throughput (last ");
+    tput_label.push_str(&fmt_secs(m.window_ms));
+    tput_label.push(')');
+    let selected_service = match selected {
+        Selected::Node(n) => Some(n.as_str()),
+        _ => None,
+    };
+    let latency = if m.latency.is_empty() {
+        html! { <p class="hint">{"End-to-end latency appears per service once one has handled a message."}</p> }
+    } else {
+        html! {
+            <table class="latency">
+                <caption>{"End-to-end latency per service (send → handled, ms)"}</caption>
+                <thead><tr><th scope="col">{"Service"}</th><th scope="col">{"handled"}</th><th scope="col">{"p50"}</th><th scope="col">{"p95"}</th><th scope="col">{"p99"}</th></tr></thead>
+                <tbody>{ for m.latency.iter().map(|l| html! {
+                    <tr class={classes!((selected_service == Some(l.service.as_str())).then_some("sel"))}>
+                        <th scope="row">{ l.service.clone() }</th><td>{ l.handled }</td><td>{ l.p50 }</td><td>{ l.p95 }</td><td>{ l.p99 }</td>
+                    </tr>
+                }) }</tbody>
+            </table>
+        }
+    };
     html! {
         <section class="metrics" aria-label="Metrics">
             <dl>
-                { row("Throughput", tput, sparkline("Throughput over time", hist, |m| m.throughput_per_s)) }
-                { row("Handled", m.handled.to_string(), none()) }
-                { row("Latency p50", opt(m.p50), none()) }
-                { row("Latency p95", opt(m.p95), sparkline("Latency p95 over time", hist, |m| m.p95.unwrap_or(0) as f64)) }
-                { row("Latency p99", opt(m.p99), none()) }
-                { row("Queue depth", m.depth.to_string(), sparkline("Queue depth over time", hist, |m| m.depth as f64)) }
-                { row("In flight", m.in_flight.to_string(), none()) }
-                { row("Duplicates", m.duplicates.to_string(), none()) }
-                { row("Order violations", m.order_violations.to_string(), none()) }
-                { row("Dead-lettered", m.dead_lettered.to_string(), none()) }
-                { row("RPC errors", m.rpc_errors.to_string(), none()) }
-                { row("RPC timeouts", m.rpc_timeouts.to_string(), none()) }
-                { row("Connections", m.connections.to_string(), none()) }
+                { row(tput_label, tput, sparkline("Throughput over time", hist, |m| m.throughput_per_s)) }
+                { row("Handled".into(), m.handled.to_string(), none()) }
+                { row("Slowest p95 latency".into(), m.p95.map(|v| { let mut s = v.to_string(); s.push_str(" ms"); s }).unwrap_or_else(|| "–".into()), sparkline("Slowest service's p95 latency over time", hist, |m| m.p95.unwrap_or(0) as f64)) }
+                { row("Queue depth".into(), m.depth.to_string(), sparkline("Queue depth over time", hist, |m| m.depth as f64)) }
+                { row("In flight".into(), m.in_flight.to_string(), none()) }
+                { row("Duplicates".into(), m.duplicates.to_string(), none()) }
+                { row("Order violations".into(), m.order_violations.to_string(), none()) }
+                { row("Dead-lettered".into(), m.dead_lettered.to_string(), none()) }
+                { row("RPC errors".into(), m.rpc_errors.to_string(), none()) }
+                { row("RPC timeouts".into(), m.rpc_timeouts.to_string(), none()) }
+                { row("Connections".into(), m.connections.to_string(), none()) }
             </dl>
+            { latency }
             { for (!m.expectations.is_empty()).then(|| html! {
                 <section class="expect" aria-label="Expectations">
                     <h3>{"Expectations"}</h3>
-                    <ul>{ for m.expectations.iter().map(|(text, pass, why)| html! {
-                        <li class={if *pass { "pass" } else { "fail" }}>
-                            <span aria-hidden="true">{ if *pass { "✔ " } else { "✘ " } }</span>
-                            <span class="sr-only">{ if *pass { "holds: " } else { "does not hold yet: " } }</span>
-                            <code>{ text.clone() }</code><small>{ why.clone() }</small>
-                        </li>
+                    <ul>{ for m.expectations.iter().map(|(text, verdict, why)| {
+                        let (class, mark, sr) = match verdict {
+                            Verdict::Pending => ("pending", "… ", "pending until the run ends: "),
+                            Verdict::Pass => ("pass", "✔ ", "holds: "),
+                            Verdict::Fail => ("fail", "✘ ", "does not hold: "),
+                        };
+                        html! {
+                            <li class={class}>
+                                <span aria-hidden="true">{ mark }</span>
+                                <span class="sr-only">{ sr }</span>
+                                <code>{ text.clone() }</code><small>{ why.clone() }</small>
+                            </li>
+                        }
                     }) }</ul>
                 </section>
             }) }
         </section>
     }
+}
+
+/// `10 s`, `2.5 s` for a window length.
+fn fmt_secs(ms: u64) -> String {
+    let mut s = (ms / 1000).to_string();
+    if ms % 1000 != 0 && ms < 10_000 {
+        s.push('.');
+        s.push_str(&((ms % 1000) / 100).to_string());
+    }
+    s.push_str(" s");
+    s
 }
 
 fn inspector(ctx: &Context<App>, p: &SideProps<'_>) -> Html {

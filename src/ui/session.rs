@@ -73,14 +73,42 @@ pub struct Inspectable {
     pub faults: Vec<(&'static str, FaultCmd)>,
 }
 
+/// Throughput is measured over this much recent virtual time, not the whole run, so a burst or
+/// a stall shows up at once instead of being averaged away.
+pub const THROUGHPUT_WINDOW_MS: u64 = 10_000;
+
+/// One service's end-to-end latency percentiles (ms), as the engine's metrics report them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatencyRow {
+    pub service: String,
+    pub handled: u64,
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+}
+
+/// An expectation's state: `Pending` until the run has ended (a count that must reach 100 is
+/// not a failure at event 3), then `Pass` or `Fail`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pending,
+    Pass,
+    Fail,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricsView {
     pub t_ms: u64,
     pub handled: u64,
+    /// Messages handled per second over the last `window_ms` of virtual time.
     pub throughput_per_s: f64,
-    pub p50: Option<u64>,
+    /// The window the throughput was measured over (shorter than `THROUGHPUT_WINDOW_MS` early
+    /// in a run, or after a jump).
+    pub window_ms: u64,
+    /// Per service that handled anything, in name order.
+    pub latency: Vec<LatencyRow>,
+    /// p95 of the slowest service (for the chart), None before anything was handled.
     pub p95: Option<u64>,
-    pub p99: Option<u64>,
     pub depth: u64,
     pub in_flight: u64,
     pub duplicates: u64,
@@ -89,8 +117,8 @@ pub struct MetricsView {
     pub rpc_errors: u64,
     pub rpc_timeouts: u64,
     pub connections: u64,
-    /// (expectation text, holds now, why).
-    pub expectations: Vec<(String, bool, String)>,
+    /// (expectation text, verdict, why).
+    pub expectations: Vec<(String, Verdict, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -98,6 +126,8 @@ pub struct TourStep {
     pub title: String,
     pub text: String,
     pub at_ms: Option<u64>,
+    /// A condition in the expect language: the step shows the first time it holds.
+    pub after: Option<String>,
     pub pause: bool,
 }
 
@@ -122,6 +152,18 @@ pub struct Session {
     /// The run has nothing left to do at the current position (set by step/run, cleared by seek).
     finished: bool,
     metrics: crate::engine::Metrics,
+    /// The engine moved since the view-models were last rebuilt (see `sync`).
+    dirty: bool,
+    metrics_view: MetricsView,
+    /// (t_ms, handled) samples taken at each sync, for the windowed throughput. Bounded.
+    handled_samples: Vec<(u64, u64)>,
+    /// Skip-delete switches seen in the events before `skip_scanned` (an incremental scan).
+    skipping: Vec<u32>,
+    /// Fault sentences seen in the same scan (for the log's fault list).
+    faults: Vec<String>,
+    skip_scanned: usize,
+    /// An `after:` tour step whose condition held at the last sync.
+    after_due: Option<usize>,
 }
 
 fn diag_text(d: &scenario::Diagnostic) -> String {
@@ -167,6 +209,7 @@ impl Session {
                 title: s.title.clone(),
                 text: s.text.clone(),
                 at_ms: s.at.map(|d| d.0),
+                after: s.after.clone(),
                 pause: s.pause,
             })
             .collect();
@@ -182,9 +225,16 @@ impl Session {
             horizon: 0,
             finished: false,
             metrics: sim_metrics_placeholder(),
+            dirty: true,
+            metrics_view: MetricsView::default(),
+            handled_samples: Vec::new(),
+            skipping: Vec::new(),
+            faults: Vec::new(),
+            skip_scanned: 0,
+            after_due: None,
         };
         session.build_static_topology(&spec);
-        session.refresh();
+        session.sync();
         Ok(session)
     }
 
@@ -267,24 +317,27 @@ impl Session {
 
     pub fn step(&mut self) {
         self.finished = self.sim.step().is_none();
-        self.refresh();
+        self.dirty = true;
     }
 
     pub fn step_back(&mut self) {
         self.sim.step_back();
+        self.rewind_scans();
         self.finished = false;
-        self.refresh();
+        self.dirty = true;
     }
 
     pub fn seek(&mut self, n: u64) {
         self.sim.seek(n);
+        self.rewind_scans();
         self.finished = false;
         self.tour_next = self
             .tour
             .iter()
             .take_while(|s| s.at_ms.is_some_and(|t| t < self.now_ms()))
             .count();
-        self.refresh();
+        self.after_due = None;
+        self.dirty = true;
     }
 
     /// Runs events up to virtual time `t_ms`, at most `budget` of them. True when `t_ms` was reached.
@@ -293,18 +346,25 @@ impl Session {
         let stop = self.sim.run_until(crate::broker::Millis(t_ms), budget);
         self.finished = matches!(stop, RunStop::Idle | RunStop::WorldLimit);
         if self.sim.event_count() != before {
-            self.refresh();
+            // The view-models are rebuilt at panel-refresh rate, not per frame (see `sync`).
+            self.dirty = true;
         }
         stop != RunStop::EventBudget
     }
 
     /// The tour step a playing run has just reached at `t_ms`, if any.
+    /// Timed steps are checked every frame (a comparison); `after:` steps use the verdict of the
+    /// last `sync`, which evaluates the condition at panel-refresh rate, not per event.
     pub fn tour_stop(&mut self, t_ms: u64) -> Option<TourStop> {
         let step = self.tour.get(self.tour_next)?;
-        let at = step.at_ms?;
-        if at > t_ms {
+        let due = match step.at_ms {
+            Some(at) => at <= t_ms,
+            None => step.after.is_some() && self.after_due == Some(self.tour_next),
+        };
+        if !due {
             return None;
         }
+        self.after_due = None;
         let stop = TourStop {
             index: self.tour_next,
             pause: step.pause,
@@ -327,7 +387,8 @@ impl Session {
             None => {}
         }
         self.tour_next = i + 1;
-        self.refresh();
+        self.after_due = None;
+        self.dirty = true;
     }
 
     fn build_static_topology(&mut self, spec: &crate::engine::spec::WorldSpec) {
@@ -450,25 +511,45 @@ impl Session {
         self.topo = TopologyView { nodes, edges };
     }
 
-    /// Re-reads the engine's state into the topology view (after any change of position).
-    fn refresh(&mut self) {
+    /// Re-reads the engine's state into the view-models if the run moved since the last call.
+    /// The app calls this only before Yew renders (at most a few times a second while playing),
+    /// so per-frame cost stays independent of the metrics, lanes and expectations.
+    pub fn sync(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
         self.horizon = self.horizon.max(self.sim.event_count());
         self.metrics = self.sim.metrics();
         let names = self.sim.names();
-        // Skip-delete switches are faults: read them from the events so far.
-        let mut skipping: Vec<u32> = Vec::new();
-        for e in self.sim.events() {
+        // Skip-delete switches are faults: scan only the events added since the last sync
+        // (a jump back rescans from the start).
+        let n = self.sim.events().len();
+        if n < self.skip_scanned || self.skip_scanned == usize::MAX {
+            self.skip_scanned = 0;
+            self.skipping.clear();
+            self.faults.clear();
+        }
+        for e in &self.sim.events()[self.skip_scanned..n] {
+            if matches!(e.kind, EventKind::Fault { .. }) && self.faults.len() < 200 {
+                let mut s = super::view::fmt_ms(e.t.0);
+                s.push_str(": ");
+                s.push_str(&self.sim.explain(e));
+                self.faults.push(s);
+            }
             if let EventKind::Fault {
                 action: FaultAction::SkipDeletes { service, on },
                 ..
             } = &e.kind
             {
-                skipping.retain(|s| *s != service.0);
+                self.skipping.retain(|s| *s != service.0);
                 if *on {
-                    skipping.push(service.0);
+                    self.skipping.push(service.0);
                 }
             }
         }
+        self.skip_scanned = n;
+        let skipping = &self.skipping;
         let lanes: Vec<Vec<LaneView>> = self
             .topo
             .nodes
@@ -508,6 +589,7 @@ impl Session {
                     == crate::engine::LinkState::Partitioned
             });
         }
+        self.metrics_view = self.build_metrics_view();
     }
 
     /// Messages travelling now, as indices into the topology's nodes.
@@ -541,7 +623,7 @@ impl Session {
             index: index as u64,
             t_ms: ev.t.0,
             text: self.sim.explain(ev),
-            message: event_message(&ev.kind),
+            message: ev.kind.message().map(|m| m.0),
             fault: matches!(
                 ev.kind,
                 crate::engine::EventKind::Fault { .. } | crate::engine::EventKind::Crashed { .. }
@@ -557,29 +639,55 @@ impl Session {
             .collect()
     }
 
-    /// Every event so far that involves `message`.
-    pub fn journey(&self, message: u64) -> Vec<LogEntryView> {
-        let n = (self.sim.event_count() as usize).min(self.sim.events().len());
-        (0..n)
-            .filter(|&i| event_message(&self.sim.events()[i].kind) == Some(message))
-            .take(200)
-            .filter_map(|i| self.entry(i))
-            .collect()
+    /// Every event so far of the logical message `message` belongs to: its origin, so fan-out
+    /// copies, duplicates and redeliveries of one send are one journey. Also returns the
+    /// message ids of all those copies (sorted), so the canvas can highlight each of them.
+    pub fn journey(&self, message: u64) -> (Vec<LogEntryView>, Vec<u64>) {
+        let events = self.sim.events();
+        // Events that name a message but not its origin (Deleted, VisibilityExpired, ...) are
+        // tied to it through the copies' ids, learned from events that carry both.
+        let origin = events
+            .iter()
+            .find(|e| e.kind.message().map(|m| m.0) == Some(message) && e.kind.origin().is_some())
+            .and_then(|e| e.kind.origin());
+        let mut copies: Vec<u64> = vec![message];
+        if let Some(o) = origin {
+            for e in events {
+                if e.kind.origin() == Some(o) {
+                    if let Some(m) = e.kind.message() {
+                        if let Err(at) = copies.binary_search(&m.0) {
+                            copies.insert(at, m.0);
+                        }
+                    }
+                }
+            }
+        }
+        let rows = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                (origin.is_some() && e.kind.origin() == origin)
+                    || e.kind
+                        .message()
+                        .is_some_and(|m| copies.binary_search(&m.0).is_ok())
+            })
+            .take(300)
+            .filter_map(|(i, _)| self.entry(i))
+            .collect();
+        (rows, copies)
     }
 
-    /// The scenario's scheduled faults and the ones injected from the UI, as sentences.
-    pub fn fault_list(&self) -> Vec<String> {
-        let n = (self.sim.event_count() as usize).min(self.sim.events().len());
-        self.sim.events()[..n]
-            .iter()
-            .filter(|e| matches!(e.kind, crate::engine::EventKind::Fault { .. }))
-            .map(|e| {
-                let mut s = super::view::fmt_ms(e.t.0);
-                s.push_str(": ");
-                s.push_str(&self.sim.explain(e));
-                s
-            })
-            .collect()
+    /// The scenario's scheduled faults and the ones injected from the UI, as sentences (as of
+    /// the last `sync`; at most 200).
+    pub fn fault_list(&self) -> &[String] {
+        &self.faults
+    }
+
+    /// Jumping back invalidates the incremental scans (a fork may rewrite what follows).
+    fn rewind_scans(&mut self) {
+        if (self.sim.event_count() as usize) < self.skip_scanned {
+            self.skip_scanned = usize::MAX;
+        }
     }
 
     pub fn inject(&mut self, cmd: &FaultCmd) -> Result<(), String> {
@@ -613,45 +721,99 @@ impl Session {
             FaultCmd::Heal(k) => FaultAction::Heal { link: link(k)? },
         };
         self.sim.inject(action).map_err(|e| e.message)?;
+        // The injection forks the run at the current position; rescan from the start.
+        self.skip_scanned = usize::MAX;
         self.horizon = self.sim.event_count();
         self.finished = false;
-        self.refresh();
+        self.dirty = true;
         Ok(())
     }
 
-    pub fn metrics(&self) -> MetricsView {
-        let m = &self.metrics;
+    /// The metrics panel's numbers as of the last `sync`.
+    pub fn metrics(&self) -> &MetricsView {
+        &self.metrics_view
+    }
+
+    fn build_metrics_view(&mut self) -> MetricsView {
         let t_ms = self.now_ms();
-        let handled: u64 = m.services.values().map(|s| s.handled).sum();
-        let busiest = m
+        let handled: u64 = self.metrics.services.values().map(|s| s.handled).sum();
+        // Windowed throughput: keep samples back to the window's start (plus the one before it).
+        if self.handled_samples.last().is_some_and(|&(t, _)| t > t_ms) {
+            self.handled_samples.retain(|&(t, _)| t <= t_ms);
+        }
+        if self.handled_samples.is_empty() && t_ms > 0 {
+            // A jump straight past the start: the run began at 0 with nothing handled.
+            self.handled_samples.push((0, 0));
+        }
+        match self.handled_samples.last_mut() {
+            Some(last) if last.0 == t_ms => last.1 = handled,
+            _ => self.handled_samples.push((t_ms, handled)),
+        }
+        let from = t_ms.saturating_sub(THROUGHPUT_WINDOW_MS);
+        while self.handled_samples.len() > 2 && self.handled_samples[1].0 <= from {
+            self.handled_samples.remove(0);
+        }
+        if self.handled_samples.len() > 512 {
+            self.handled_samples.drain(..256);
+        }
+        let (t0, h0) = self.handled_samples[0];
+        let window_ms = t_ms - t0;
+        let m = &self.metrics;
+        let latency: Vec<LatencyRow> = m
             .services
-            .values()
-            .filter(|s| s.handled > 0)
-            .max_by_key(|s| s.latency_ms.p99);
-        let expectations = if self.scenario.expect.is_empty() {
-            Vec::new()
-        } else {
-            let json = serde_json::to_value(m).unwrap_or(serde_json::Value::Null);
-            self.scenario
+            .iter()
+            .filter(|(_, s)| s.handled > 0)
+            .map(|(name, s)| LatencyRow {
+                service: name.clone(),
+                handled: s.handled,
+                p50: s.latency_ms.p50,
+                p95: s.latency_ms.p95,
+                p99: s.latency_ms.p99,
+            })
+            .collect();
+        // Expectations and `after:` tour steps read the metrics through their JSON form (the
+        // scenario crate's expect language); build it only when something needs it.
+        let next_after = self
+            .tour
+            .get(self.tour_next)
+            .filter(|s| s.at_ms.is_none())
+            .and_then(|s| s.after.clone());
+        let json = (!self.scenario.expect.is_empty() || next_after.is_some())
+            .then(|| serde_json::to_value(m).unwrap_or(serde_json::Value::Null));
+        if let (Some(cond), Some(json)) = (&next_after, &json) {
+            if scenario::expect::evaluate(cond, json).pass {
+                self.after_due = Some(self.tour_next);
+            }
+        }
+        let finished = self.finished;
+        let expectations = match &json {
+            Some(json) => self
+                .scenario
                 .expect
                 .iter()
                 .map(|e| {
-                    let r = scenario::expect::evaluate(e, &json);
-                    (r.text, r.pass, r.why)
+                    let r = scenario::expect::evaluate(e, json);
+                    let verdict = match (finished, r.pass) {
+                        (false, _) => Verdict::Pending,
+                        (true, true) => Verdict::Pass,
+                        (true, false) => Verdict::Fail,
+                    };
+                    (r.text, verdict, r.why)
                 })
-                .collect()
+                .collect(),
+            None => Vec::new(),
         };
         MetricsView {
             t_ms,
             handled,
-            throughput_per_s: if t_ms > 0 {
-                handled as f64 * 1000.0 / t_ms as f64
+            throughput_per_s: if window_ms > 0 {
+                (handled - h0.min(handled)) as f64 * 1000.0 / window_ms as f64
             } else {
                 0.0
             },
-            p50: busiest.map(|s| s.latency_ms.p50),
-            p95: busiest.map(|s| s.latency_ms.p95),
-            p99: busiest.map(|s| s.latency_ms.p99),
+            window_ms,
+            p95: latency.iter().map(|l| l.p95).max(),
+            latency,
             depth: m
                 .queues
                 .values()
@@ -711,21 +873,6 @@ fn role_of(s: &scenario::Service) -> &'static str {
     } else {
         "service"
     }
-}
-
-/// The SQS message an event is about, if any (for the log's journey links).
-fn event_message(kind: &EventKind) -> Option<u64> {
-    let m = match kind {
-        EventKind::Broker { event } => event.ids().message,
-        EventKind::Sent { message, .. } | EventKind::ChainSent { message, .. } => *message,
-        EventKind::WorkStarted { message, .. }
-        | EventKind::WorkFinished { message, .. }
-        | EventKind::DuplicateSkipped { message, .. }
-        | EventKind::VisibilityExtended { message, .. } => Some(*message),
-        EventKind::Handled { message, .. } => *message,
-        _ => None,
-    };
-    m.map(|m| m.0)
 }
 
 fn sim_metrics_placeholder() -> crate::engine::Metrics {
