@@ -8,6 +8,13 @@ CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$CARGO_BIN:$PATH"
 say() { printf '[setup] %s\n' "$*"; }
 
+# 0. The files that must agree with scripts/versions.env do.
+lock_wb=$(awk '$0=="name = \"wasm-bindgen\""{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+[ "$lock_wb" = "$WASM_BINDGEN_VERSION" ] || { echo "[setup] Cargo.lock has wasm-bindgen $lock_wb but versions.env says $WASM_BINDGEN_VERSION" >&2; exit 1; }
+grep -q "\"binaryen\": \"$BINARYEN_VERSION\"" package.json || { echo "[setup] package.json's binaryen differs from versions.env ($BINARYEN_VERSION)" >&2; exit 1; }
+grep -q "\"playwright-core\": \"$PLAYWRIGHT_CORE_VERSION\"" package.json || { echo "[setup] package.json's playwright-core differs from versions.env ($PLAYWRIGHT_CORE_VERSION)" >&2; exit 1; }
+grep -q "wasm_opt = \"version_${BINARYEN_VERSION%%.*}\"" Trunk.toml || { echo "[setup] Trunk.toml's wasm_opt pin differs from versions.env (version_${BINARYEN_VERSION%%.*})" >&2; exit 1; }
+
 # 1. Debian: headless browser + WebDriver (for wasm tests and the end-to-end tests).
 missing=()
 for pkg in $DEBIAN_PACKAGES; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
@@ -39,8 +46,6 @@ fi
 
 # 4. wasm-bindgen-cli, exactly the wasm-bindgen version in Cargo.lock.
 #    No --locked: its own lock file pins a webpki-roots the registry here does not serve.
-WASM_BINDGEN_VERSION=$(awk '$0=="name = \"wasm-bindgen\""{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
-if [ -z "$WASM_BINDGEN_VERSION" ]; then echo "[setup] wasm-bindgen not found in Cargo.lock" >&2; exit 1; fi
 if [ "$("$CARGO_BIN/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2 || true)" = "$WASM_BINDGEN_VERSION" ]; then
   say "wasm-bindgen-cli $WASM_BINDGEN_VERSION present"
 else
