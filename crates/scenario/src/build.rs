@@ -559,14 +559,22 @@ impl<'a> Builder<'a> {
                 (ApiAction::SendMessage, Some(queue), _) => es::ApiCall::SendMessage {
                     queue,
                     message,
-                    delay_seconds: None,
+                    delay_seconds: call.delay.map(secs),
+                },
+                (ApiAction::SendMessageBatch, Some(queue), _) => es::ApiCall::SendMessageBatch {
+                    queue,
+                    entries: call
+                        .entries
+                        .iter()
+                        .map(|e| self.template(&e.body, &e.group, &e.dedup_id, &e.attributes))
+                        .collect(),
                 },
                 (ApiAction::ReceiveMessage, Some(queue), _) => es::ApiCall::ReceiveMessage {
                     queue,
                     max_number_of_messages: call.max.unwrap_or(1),
                     wait_time_seconds: call.wait.map_or(0, secs),
                     visibility_timeout: call.visibility_timeout.map(secs),
-                    receive_request_attempt_id: None,
+                    receive_request_attempt_id: call.attempt_id.clone(),
                 },
                 (ApiAction::DeleteMessage, Some(queue), _) => {
                     es::ApiCall::DeleteMessage { queue, receipt }
@@ -665,10 +673,22 @@ impl<'a> Builder<'a> {
             link(&drop.link, "drop.link", &mut diags).map(|link| es::FaultAction::Degrade {
                 link,
                 drop: chance(drop.loss),
-                delay_ms: 0,
+                delay_ms: drop.delay.map_or(0, |d| d.0),
             })
         } else if let Some(sd) = &f.skip_delete {
             service(&sd.service).map(|service| es::FaultAction::SkipDeletes { service, on: sd.on })
+        } else if let Some(p) = &f.pause {
+            service(&p.service).map(|service| es::FaultAction::Pause {
+                service,
+                for_ms: p.for_.0,
+            })
+        } else if let Some(l) = &f.lose_responses {
+            link(&l.link, "lose_responses.link", &mut diags).map(|link| {
+                es::FaultAction::LoseResponses {
+                    link,
+                    chance: chance(l.chance),
+                }
+            })
         } else {
             None
         };

@@ -889,7 +889,60 @@ fn client_call(cx: &mut Cx, node: &Node, path: &str) -> Option<ClientCall> {
             cx.int(n, p, 1, 100_000, "message")
         })
         .map(|v| v as u32);
+    // SendMessage DelaySeconds: 0–900.
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+    let delay = o.field(cx, "delay", |cx, n, p| {
+        cx.duration(n, p, Duration(0), Duration(900_000), "delay (DelaySeconds)")
+    });
+    let attempt_id = o.field(cx, "attempt_id", attempt_id);
+    // SendMessageBatch: at most 10 entries.
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
+    let entries = o
+        .field(cx, "entries", |cx, n, p| {
+            let entries = cx.list(n, p, 10, batch_entry);
+            if matches!(&n.value, Value::Seq(items) if items.is_empty()) {
+                cx.error(
+                    n.pos,
+                    p,
+                    "a batch needs at least one entry",
+                    Some("SendMessageBatch takes 1–10 entries".into()),
+                );
+            }
+            Some(entries)
+        })
+        .unwrap_or_default();
     if let Some(action) = action {
+        let only: [(&str, &[ApiAction]); 4] = [
+            ("delay", &[ApiAction::SendMessage]),
+            ("attempt_id", &[ApiAction::ReceiveMessage]),
+            ("entries", &[ApiAction::SendMessageBatch]),
+            ("body", &[ApiAction::SendMessage, ApiAction::Publish]),
+        ];
+        for (field, actions) in only {
+            if o.has(field) && !actions.contains(&action) {
+                let pos = cx.spans.find(&format!("{path}.{field}"));
+                let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+                let hint = if field == "body" && action == ApiAction::SendMessageBatch {
+                    "give each message its own `body` under `entries`".to_string()
+                } else {
+                    format!("`{field}` applies to {}", names.join(", "))
+                };
+                cx.error(
+                    pos,
+                    path,
+                    format!("`{field}` does not apply to `{}`", action.name()),
+                    Some(hint),
+                );
+            }
+        }
+        if action == ApiAction::SendMessageBatch && !o.has("entries") {
+            cx.error(
+                node.pos,
+                path,
+                "`send_message_batch` needs `entries`",
+                Some("e.g. `entries: [{body: a}, {body: b}]` (1–10)".into()),
+            );
+        }
         let needs_queue = !matches!(action, ApiAction::Publish);
         if needs_queue && queue.is_none() && !o.has("queue") {
             cx.error(
@@ -933,7 +986,51 @@ fn client_call(cx: &mut Cx, node: &Node, path: &str) -> Option<ClientCall> {
         wait,
         visibility_timeout,
         message,
+        delay,
+        attempt_id,
+        entries,
     })
+}
+
+fn batch_entry(cx: &mut Cx, node: &Node, path: &str) -> Option<BatchEntry> {
+    let mut o = cx.obj(node, path, BatchEntry::FIELDS)?;
+    let body = o.field(cx, "body", template).unwrap_or_else(default_body);
+    let group = o.field(cx, "group", template);
+    let dedup_id = o.field(cx, "dedup_id", template);
+    let attributes = o
+        .field(cx, "attributes", |cx, n, p| Some(cx.string_map(n, p)))
+        .unwrap_or_default();
+    o.finish(cx);
+    Some(BatchEntry {
+        body,
+        group,
+        dedup_id,
+        attributes,
+    })
+}
+
+/// ReceiveRequestAttemptId: 1–128 characters, letters, digits and ASCII punctuation.
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+fn attempt_id(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+    let text = cx.string(node, path)?;
+    let valid = !text.is_empty()
+        && text.len() <= 128
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
+    if !valid {
+        cx.error(
+            node.pos,
+            path,
+            format!(
+                "`{}` is not a valid ReceiveRequestAttemptId",
+                truncate(&text)
+            ),
+            Some("use 1–128 letters, digits or punctuation, no spaces, e.g. `attempt-1`".into()),
+        );
+        return None;
+    }
+    Some(text)
 }
 
 fn choice(cx: &mut Cx, node: &Node, path: &str, names: &[&str]) -> Option<usize> {
@@ -1197,8 +1294,15 @@ fn fault(cx: &mut Cx, node: &Node, path: &str) -> Option<Fault> {
         let loss = d
             .field(cx, "loss", |cx, n, p| cx.percent(n, p))
             .unwrap_or(Percent(1_000_000));
+        let delay = d.field(cx, "delay", |cx, n, p| {
+            cx.duration(n, p, Duration(0), MAX_LATENCY, "delay")
+        });
         d.finish(cx);
-        Some(Drop { link: link?, loss })
+        Some(Drop {
+            link: link?,
+            loss,
+            delay,
+        })
     });
     let restore = o.field(cx, "restore", pair);
     let skip_delete = o.field(cx, "skip_delete", |cx, n, p| {
@@ -1211,6 +1315,31 @@ fn fault(cx: &mut Cx, node: &Node, path: &str) -> Option<Fault> {
         Some(SkipDelete {
             service: service?,
             on,
+        })
+    });
+    let pause = o.field(cx, "pause", |cx, n, p| {
+        let mut s = cx.obj(n, p, Pause::FIELDS)?;
+        let service = s.required(cx, "service", |cx, n, p| cx.name(n, p));
+        let for_ = s.required(cx, "for", |cx, n, p| {
+            cx.duration(n, p, Duration(1), MAX_LATENCY, "pause")
+        });
+        s.finish(cx);
+        // A bad `for` was reported; keep the pause so its service is still checked.
+        Some(Pause {
+            service: service?,
+            for_: for_.unwrap_or(Duration(1)),
+        })
+    });
+    let lose_responses = o.field(cx, "lose_responses", |cx, n, p| {
+        let mut l = cx.obj(n, p, LoseResponses::FIELDS)?;
+        let link = l.required(cx, "link", pair);
+        let chance = l
+            .field(cx, "chance", |cx, n, p| cx.percent(n, p))
+            .unwrap_or(Percent(1_000_000));
+        l.finish(cx);
+        Some(LoseResponses {
+            link: link?,
+            chance,
         })
     });
     when_exactly_one(cx, &o, node, path);
@@ -1235,6 +1364,8 @@ fn fault(cx: &mut Cx, node: &Node, path: &str) -> Option<Fault> {
         drop,
         restore,
         skip_delete,
+        pause,
+        lose_responses,
     })
 }
 

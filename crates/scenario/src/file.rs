@@ -383,6 +383,35 @@ pub struct ClientCall {
     /// (1 = the first message it returned); its receipt handle is used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<u32>,
+    /// send_message: DelaySeconds (0–15m, whole seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    /// receive_message on a FIFO queue: ReceiveRequestAttemptId. A retry with the same id within
+    /// 5 minutes returns the same messages and receipt handles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt_id: Option<String>,
+    /// send_message_batch: the messages (1–10), each with `body`, `group`, `dedup_id`, `attributes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<BatchEntry>,
+}
+
+/// One message of a `send_message_batch` call.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
+pub struct BatchEntry {
+    #[serde(default = "default_body")]
+    pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedup_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl BatchEntry {
+    pub const FIELDS: &'static [&'static str] = &["body", "group", "dedup_id", "attributes"];
 }
 
 impl ClientCall {
@@ -399,6 +428,9 @@ impl ClientCall {
         "wait",
         "visibility_timeout",
         "message",
+        "delay",
+        "attempt_id",
+        "entries",
     ];
 }
 
@@ -408,6 +440,7 @@ impl ClientCall {
 #[serde(rename_all = "snake_case")]
 pub enum ApiAction {
     SendMessage,
+    SendMessageBatch,
     ReceiveMessage,
     DeleteMessage,
     ChangeMessageVisibility,
@@ -418,14 +451,16 @@ pub enum ApiAction {
 impl ApiAction {
     pub const NAMES: &'static [&'static str] = &[
         "send_message",
+        "send_message_batch",
         "receive_message",
         "delete_message",
         "change_message_visibility",
         "purge_queue",
         "publish",
     ];
-    pub const ALL: [ApiAction; 6] = [
+    pub const ALL: [ApiAction; 7] = [
         ApiAction::SendMessage,
+        ApiAction::SendMessageBatch,
         ApiAction::ReceiveMessage,
         ApiAction::DeleteMessage,
         ApiAction::ChangeMessageVisibility,
@@ -676,6 +711,14 @@ pub struct Fault {
     /// A consumer stops (or, with `on: false`, resumes) deleting what it handled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_delete: Option<SkipDelete>,
+    /// Freeze a service for a while (a stop-the-world GC pause): its work, timers, heartbeats
+    /// and arriving calls wait until it resumes; nothing is lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Pause>,
+    /// Lose responses on a link: the request did its work but the caller never hears back (the
+    /// lost acknowledgement). Undone by `restore`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lose_responses: Option<LoseResponses>,
 }
 
 impl Fault {
@@ -690,6 +733,8 @@ impl Fault {
         "drop",
         "restore",
         "skip_delete",
+        "pause",
+        "lose_responses",
     ];
     pub const ACTIONS: &'static [&'static str] = &[
         "crash",
@@ -700,6 +745,8 @@ impl Fault {
         "drop",
         "restore",
         "skip_delete",
+        "pause",
+        "lose_responses",
     ];
 }
 
@@ -733,10 +780,44 @@ pub struct Drop {
     /// Share of crossings lost (default 100%).
     #[serde(default = "all", skip_serializing_if = "is_all")]
     pub loss: Percent,
+    /// Extra latency for what still gets through (a degraded link: lossy and slow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
 }
 
 impl Drop {
-    pub const FIELDS: &'static [&'static str] = &["link", "loss"];
+    pub const FIELDS: &'static [&'static str] = &["link", "loss", "delay"];
+}
+
+/// A stop-the-world pause of one service (e.g. garbage collection).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
+pub struct Pause {
+    pub service: String,
+    /// How long it stays frozen, e.g. `40s` (1ms–1h).
+    #[serde(rename = "for")]
+    pub for_: Duration,
+}
+
+impl Pause {
+    pub const FIELDS: &'static [&'static str] = &["service", "for"];
+}
+
+/// Responses lost on a link: the lost-acknowledgement case.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
+pub struct LoseResponses {
+    /// The two ends of the link, e.g. `[shop, orders.fifo]`.
+    pub link: Vec<String>,
+    /// Share of responses lost (default 100%).
+    #[serde(default = "all", skip_serializing_if = "is_all")]
+    pub chance: Percent,
+}
+
+impl LoseResponses {
+    pub const FIELDS: &'static [&'static str] = &["link", "chance"];
 }
 
 pub fn all() -> Percent {

@@ -456,10 +456,43 @@ fn services(c: &mut Checker, names: &Names, scenario: &Scenario) {
                         None,
                     );
                 }
+                if let Some(d) = call.delay {
+                    whole_seconds(c, &format!("{cp}.delay"), d);
+                }
                 if let Some(q) = &call.queue {
                     c.resolve(names, &format!("{cp}.queue"), q, &[Kind::Queue]);
+                    let fifo = names.fifo.get(q.as_str()) == Some(&true);
                     if call.action == ApiAction::SendMessage {
                         c.fifo_send(names, &cp, q, &call.group, &call.dedup_id);
+                    }
+                    if call.action == ApiAction::SendMessageBatch {
+                        for (k, e) in call.entries.iter().enumerate() {
+                            c.fifo_send(
+                                names,
+                                &format!("{cp}.entries[{k}]"),
+                                q,
+                                &e.group,
+                                &e.dedup_id,
+                            );
+                        }
+                    }
+                    // "FIFO queues don't support per-message delays, only per-queue delays."
+                    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+                    if call.delay.is_some() && fifo {
+                        c.error(
+                            &format!("{cp}.delay"),
+                            format!("`{q}` is FIFO: SQS has no per-message delay on FIFO queues"),
+                            Some("set `delay` on the queue instead".into()),
+                        );
+                    }
+                    // "This parameter applies only to FIFO (first-in-first-out) queues."
+                    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+                    if call.attempt_id.is_some() && !fifo && names.kinds.contains_key(q.as_str()) {
+                        c.error(
+                            &format!("{cp}.attempt_id"),
+                            format!("`{q}` is a standard queue: ReceiveRequestAttemptId applies only to FIFO queues"),
+                            Some("receive from a `.fifo` queue or remove `attempt_id`".into()),
+                        );
                     }
                 }
                 if let Some(t) = &call.topic {
@@ -625,6 +658,24 @@ fn faults(c: &mut Checker, names: &Names, scenario: &Scenario) {
         for (j, end) in f.restore.iter().flatten().enumerate() {
             c.resolve(names, &format!("{path}.restore[{j}]"), end, &any);
         }
+        if let Some(p) = &f.pause {
+            c.resolve(
+                names,
+                &format!("{path}.pause.service"),
+                &p.service,
+                &[Kind::Service],
+            );
+        }
+        if let Some(l) = &f.lose_responses {
+            for (j, end) in l.link.iter().enumerate() {
+                c.resolve(
+                    names,
+                    &format!("{path}.lose_responses.link[{j}]"),
+                    end,
+                    &any,
+                );
+            }
+        }
         if let Some(sd) = &f.skip_delete {
             let p = format!("{path}.skip_delete.service");
             if c.resolve(names, &p, &sd.service, &[Kind::Service])
@@ -661,6 +712,10 @@ fn link_ends(c: &mut Checker, scenario: &Scenario, resolved: &[crate::build::Res
             ("restore", f.restore.as_ref()),
             ("slow.link", f.slow.as_ref().and_then(|s| s.link.as_ref())),
             ("drop.link", f.drop.as_ref().map(|d| &d.link)),
+            (
+                "lose_responses.link",
+                f.lose_responses.as_ref().map(|l| &l.link),
+            ),
         ];
         for (field, ends) in candidates {
             let Some([a, b]) = ends.map(|e| e.as_slice()) else {

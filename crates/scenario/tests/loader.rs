@@ -436,6 +436,9 @@ fn decoder_fields_match_the_schema() {
         (Some("Slow"), Slow::FIELDS),
         (Some("Drop"), Drop::FIELDS),
         (Some("SkipDelete"), SkipDelete::FIELDS),
+        (Some("Pause"), Pause::FIELDS),
+        (Some("LoseResponses"), LoseResponses::FIELDS),
+        (Some("BatchEntry"), BatchEntry::FIELDS),
         (Some("Step"), Step::FIELDS),
         (Some("Retry"), Retry::FIELDS),
     ];
