@@ -25,6 +25,8 @@ async function loadPreset(page, pattern) {
   const item = dialog.locator('button.preset').filter({ hasText: pattern }).first();
   if (!(await item.count())) { await page.keyboard.press('Escape'); return false; }
   await item.click();
+  // Presets other than the welcome tour are fetched: the gallery closes when one has loaded.
+  await dialog.waitFor({ state: 'detached' });
   return true;
 }
 

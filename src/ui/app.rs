@@ -55,6 +55,7 @@ pub enum Msg {
     Key(KeyboardEvent),
     Overlay(Overlay),
     LoadPreset(usize),
+    PresetLoaded(usize, Result<String, String>),
     New,
     TourNext,
     TourPrev,
@@ -118,6 +119,8 @@ pub struct App {
     tab: Tab,
     overlay: Overlay,
     tour: Option<usize>,
+    /// The gallery preset being fetched.
+    loading: Option<usize>,
     drag: Option<Drag>,
     link_picker: Option<(String, String)>,
     notice: Option<String>,
@@ -418,6 +421,7 @@ impl Component for App {
             tab: Tab::Log,
             overlay: Overlay::None,
             tour: None,
+            loading: None,
             drag: None,
             link_picker: None,
             notice: None,
@@ -567,8 +571,39 @@ impl App {
             Msg::Overlay(o) => self.overlay = o,
             Msg::LoadPreset(i) => {
                 self.set_playing(false);
-                if let Some(text) = super::presets::ALL.get(i).map(|p| p.1) {
-                    match self.open_text(text, true) {
+                let Some(preset) = super::presets::ALL.get(i) else {
+                    return false;
+                };
+                if preset.stem != super::presets::WELCOME {
+                    // Fetched on demand (see `presets`); the gallery shows it is loading.
+                    self.loading = Some(i);
+                    let link = ctx.link().clone();
+                    platform::fetch_text(
+                        &super::presets::url(preset.stem),
+                        codec::MAX_EXPANDED as u32,
+                        move |r| link.send_message(Msg::PresetLoaded(i, r)),
+                    );
+                    return true;
+                }
+                ctx.link().send_message(Msg::PresetLoaded(
+                    i,
+                    Ok(super::presets::welcome().to_string()),
+                ));
+            }
+            Msg::PresetLoaded(_, result) => {
+                self.loading = None;
+                let text = match result {
+                    Ok(text) => text,
+                    Err(why) => {
+                        let mut m = String::from("The preset could not be loaded (");
+                        m.push_str(&why);
+                        m.push_str("). Check the connection and try again.");
+                        self.notice = Some(m);
+                        return true;
+                    }
+                };
+                {
+                    match self.open_text(&text, true) {
                         Ok(()) => {
                             self.overlay = Overlay::None;
                             self.selected = Selected::None;
@@ -1129,10 +1164,10 @@ impl App {
                     <div class="dialog gallery" role="dialog" aria-modal="true" aria-label="Presets" onclick={|e: MouseEvent| e.stop_propagation()}>
                         <h2>{"Presets"}</h2>
                         <ul>
-                            { for super::presets::ALL.iter().enumerate().map(|(i, (stem, text))| {
-                                let (title, desc) = super::presets::title_of(text);
-                                html! { <li><button type="button" class="preset" onclick={link.callback(move |_| Msg::LoadPreset(i))}>
-                                    <strong>{ title }</strong><span class="stem">{ *stem }</span><span class="desc">{ desc }</span>
+                            { for super::presets::ALL.iter().enumerate().map(|(i, p)| {
+                                let busy = self.loading == Some(i);
+                                html! { <li><button type="button" class="preset" aria-busy={busy.to_string()} disabled={self.loading.is_some()} onclick={link.callback(move |_| Msg::LoadPreset(i))}>
+                                    <strong>{ p.title }</strong><span class="stem">{ if busy { "loading…" } else { p.stem } }</span><span class="desc">{ p.summary }</span>
                                 </button></li> }
                             }) }
                         </ul>

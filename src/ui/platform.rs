@@ -184,3 +184,27 @@ pub fn ensure_icon() {
     );
     let _ = head.append_child(&link);
 }
+
+use web_sys::wasm_bindgen;
+use web_sys::wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function sb_fetch_text(url, limit, done) {
+  fetch(url)
+    .then((r) => (r.ok ? r.text() : Promise.reject(new Error('the server answered ' + r.status))))
+    .then((t) => (t.length > limit ? done('', 'the file is larger than expected') : done(t, '')),
+          (e) => done('', String(e && e.message || e)));
+}
+"#)]
+extern "C" {
+    fn sb_fetch_text(url: &str, limit: u32, done: &JsValue);
+}
+
+/// Fetches `url` as text (at most `limit` characters) and calls `done` once with the text or a
+/// readable reason.
+pub fn fetch_text(url: &str, limit: u32, done: impl FnOnce(Result<String, String>) + 'static) {
+    let cb = Closure::once_into_js(move |text: String, err: String| {
+        done(if err.is_empty() { Ok(text) } else { Err(err) })
+    });
+    sb_fetch_text(url, limit, &cb);
+}
