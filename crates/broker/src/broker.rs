@@ -860,13 +860,16 @@ impl Broker {
     /// The earliest virtual time at which something changes by itself (visibility timeout or delay
     /// ends, a message expires, a long poll runs out, an endpoint retry is due).
     pub fn next_deadline(&self) -> Option<Millis> {
-        let queues = self.queues.iter().filter_map(Queue::next_deadline).min();
-        let retry = self.retries.first().map(|&(t, _)| t);
-        [queues, retry]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|t| t.max(self.now))
+        // A plain loop over the cached per-queue deadlines: called after every broker change.
+        let mut best = self.retries.first().map(|&(t, _)| t);
+        for q in &self.queues {
+            if let Some(d) = q.next_deadline() {
+                if best.is_none_or(|b| d < b) {
+                    best = Some(d);
+                }
+            }
+        }
+        best.map(|t| t.max(self.now))
     }
 
     /// Applies every transition due at or before `now`, in time order (and, at equal times, queue

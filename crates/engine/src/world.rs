@@ -281,18 +281,48 @@ pub(crate) fn draw(rng: &mut Rng, latency: crate::spec::Latency) -> u64 {
     }
 }
 
+/// Byte position of the next `{n` in `text` (a plain scan: the std substring searcher's setup
+/// cost dominated for template-sized strings).
+fn find_brace_n(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b'{') {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&b'n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Appends the decimal digits of `v` without a temporary `String`.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+}
+
 /// Replace `{n}` by the counter and `{n%K}` by the counter modulo K (to cycle through K FIFO
 /// groups, say). Anything else is copied as written.
 fn substitute(text: &str, n: u64) -> String {
-    if !text.contains("{n") {
+    if find_brace_n(text).is_none() {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len() + 8);
     let mut rest = text;
-    while let Some(start) = rest.find("{n") {
+    while let Some(start) = find_brace_n(rest) {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let close = after.find('}');
+        let close = after.bytes().position(|b| b == b'}');
         let value = match close {
             Some(0) => Some(n),
             Some(end) => after[..end]
@@ -304,7 +334,7 @@ fn substitute(text: &str, n: u64) -> String {
         };
         match (value, close) {
             (Some(v), Some(end)) => {
-                out.push_str(&v.to_string());
+                push_u64(&mut out, v);
                 rest = &after[end + 1..];
             }
             _ => {
@@ -317,16 +347,56 @@ fn substitute(text: &str, n: u64) -> String {
     out
 }
 
+/// `text` with every `{origin}` replaced by `origin` (None when there is none).
+fn replace_origin(text: &str, origin: u64) -> Option<String> {
+    const PAT: &str = "{origin}";
+    let find = |s: &str| {
+        let bytes = s.as_bytes();
+        let mut from = 0;
+        while let Some(i) = bytes[from..].iter().position(|&b| b == b'{') {
+            if bytes[from + i..].starts_with(PAT.as_bytes()) {
+                return Some(from + i);
+            }
+            from += i + 1;
+        }
+        None
+    };
+    let first = find(text)?;
+    let mut out = String::with_capacity(text.len() + 12);
+    let mut rest = text;
+    let mut at = Some(first);
+    while let Some(i) = at {
+        out.push_str(&rest[..i]);
+        push_u64(&mut out, origin);
+        rest = &rest[i + PAT.len()..];
+        at = find(rest);
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Fill one template text: `{origin}` first, then `{n}` / `{n%K}`.
+fn fill_text(text: &str, n: u64, origin: u64) -> String {
+    // Most template texts (attribute values, fixed bodies) have no placeholder at all.
+    if !text.as_bytes().contains(&b'{') {
+        return text.to_string();
+    }
+    match replace_origin(text, origin) {
+        Some(replaced) => {
+            if find_brace_n(&replaced).is_none() {
+                replaced
+            } else {
+                substitute(&replaced, n)
+            }
+        }
+        None => substitute(text, n),
+    }
+}
+
 /// Fill a template: `{origin}` (the message's origin, unique per original message, kept by
 /// chain steps), then `{n}` / `{n%K}`.
 pub(crate) fn render(template: &MessageTemplate, n: u64, origin: u64) -> MessageTemplate {
-    let fill = |text: &str| {
-        if text.contains("{origin}") {
-            substitute(&text.replace("{origin}", &origin.to_string()), n)
-        } else {
-            substitute(text, n)
-        }
-    };
+    let fill = |text: &str| fill_text(text, n, origin);
     MessageTemplate {
         body: fill(&template.body),
         attributes: template
@@ -2260,6 +2330,12 @@ mod tests {
             dedup_id: Some("{origin}".into()),
             ..Default::default()
         };
+        assert_eq!(
+            substitute("{n}{n}{n%10}", 1234567890123),
+            "123456789012312345678901233"
+        );
+        assert_eq!(fill_text("{origin}{origin}x{n%{origin}}", 5, 0), "00x{n%0}");
+        assert_eq!(fill_text("{n%{origin}}", 10, 4), "2");
         let filled = render(&t, 3, 42);
         assert_eq!(
             (filled.body.as_str(), filled.dedup_id.as_deref()),
