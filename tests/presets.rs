@@ -23,9 +23,9 @@ fn presets() -> Vec<(String, String)> {
 }
 
 #[test]
-fn there_are_at_least_twelve_presets_and_a_welcome_tour() {
+fn there_are_at_least_twenty_presets_and_a_welcome_tour() {
     let names: Vec<String> = presets().into_iter().map(|(n, _)| n).collect();
-    assert!(names.len() >= 13, "{names:?}");
+    assert!(names.len() >= 20, "{names:?}");
     assert!(names.contains(&"welcome.yaml".to_string()));
 }
 
@@ -99,4 +99,76 @@ fn presets_cover_every_source_post() {
             "no preset cites {post}"
         );
     }
+}
+
+/// Runs a preset to its end and returns its trace as JSON lines.
+fn trace_of(file: &str) -> Vec<serde_json::Value> {
+    let (_, text) = presets()
+        .into_iter()
+        .find(|(n, _)| n == file)
+        .unwrap_or_else(|| panic!("{file} is a preset"));
+    let scenario = load(&text).unwrap();
+    let mut sim = Sim::new(&scenario.to_spec().unwrap()).unwrap();
+    sim.run_until(Millis(scenario.duration.0), scenario.max_events);
+    sim.trace_lines()
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .collect()
+}
+
+#[test]
+fn s16_retries_follow_a_really_lost_acknowledgement() {
+    let trace = trace_of("s16-dedup-window.yaml");
+    let lost_answers = trace
+        .iter()
+        .filter(|e| e["kind"] == "lost" && e["response"] == true)
+        .count();
+    assert_eq!(lost_answers, 3, "one lost answer per lane");
+    // Each lost answer is followed by a retry of the same message (attempt 2) by the producer.
+    for shop in ["shop-fast-retry", "shop-late-retry", "shop-late-retry-idem"] {
+        let first_loss = trace
+            .iter()
+            .position(|e| e["kind"] == "lost" && e["to"] == shop)
+            .unwrap_or_else(|| panic!("{shop}: no lost answer"));
+        assert!(
+            trace[first_loss..]
+                .iter()
+                .any(|e| e["service"] == shop && e["attempt"] == 2),
+            "{shop}: no second attempt after the lost answer"
+        );
+    }
+}
+
+#[test]
+fn s21_the_pause_is_a_fault_not_slow_work() {
+    let trace = trace_of("s21-visibility-timeout.yaml");
+    let pauses: Vec<&serde_json::Value> = trace
+        .iter()
+        .filter(|e| e["kind"] == "fault" && e.to_string().contains("pause"))
+        .collect();
+    assert_eq!(pauses.len(), 2, "one pause per paused lane: {pauses:?}");
+}
+
+#[test]
+fn s19_the_same_attempt_id_returns_the_same_receipts() {
+    let trace = trace_of("s19-receive-attempt-id.yaml");
+    let receipts = |e: &serde_json::Value| -> Vec<String> {
+        e["result"]["messages"]
+            .as_array()
+            .map(|ms| ms.iter().map(|m| m["receipt_handle"].to_string()).collect())
+            .unwrap_or_default()
+    };
+    let receives: Vec<&serde_json::Value> = trace
+        .iter()
+        .filter(|e| e["call"] == "ReceiveMessage" && e["service"] == "same-attempt")
+        .collect();
+    assert_eq!(receives.len(), 2);
+    assert_eq!(receipts(receives[0]).len(), 3);
+    assert_eq!(receipts(receives[0]), receipts(receives[1]));
+    let retry_with_new_id = trace
+        .iter()
+        .find(|e| {
+            e["call"] == "ReceiveMessage" && e["params"]["ReceiveRequestAttemptId"] == "attempt-2"
+        })
+        .expect("the new-attempt retry");
+    assert!(receipts(retry_with_new_id).is_empty(), "group A is blocked");
 }
