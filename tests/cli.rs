@@ -258,3 +258,21 @@ fn unreadable_or_hostile_input_exits_1_with_a_message() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not UTF-8"));
 }
+
+#[test]
+fn check_reports_bad_pause_and_lost_response_faults_with_positions() {
+    let bad = "version: 1\ntitle: Bad faults\nduration: 5s\nservices:\n  - name: shop\n    producer: {to: orders, every: 1s}\n  - name: worker\n    consumer: {queue: orders}\nqueues:\n  - name: orders\nfaults:\n  - {at: 1s, pause: {service: wroker, for: 3s}}\n  - {at: 1s, lose_responses: {link: [shop, orders], chance: 150%}}\n";
+    let out = with_stdin(&["check", "-"], bad);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "-:12:31: faults[0].pause.service: no service named `wroker` (did you mean `worker`?)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("-:13:61: faults[1].lose_responses.chance: `150%` is not a percentage"),
+        "{err}"
+    );
+}
