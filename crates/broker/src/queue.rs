@@ -329,7 +329,13 @@ impl Queue {
 
     /// Takes a record out of the queue entirely (delete, expiry, DLQ move).
     fn remove(&mut self, id: MessageId) -> Option<Msg> {
-        let (slot, msg) = self.msgs.remove(id)?;
+        let slot = self.msgs.slot_of(id)?;
+        self.remove_at(slot)
+    }
+
+    /// `remove` of the record in `slot` (found by the caller).
+    fn remove_at(&mut self, slot: u32) -> Option<Msg> {
+        let msg = self.msgs.remove_at(slot)?;
         self.count_state(msg.state, false);
         if self.fifo {
             if let Some(lane) = self.lanes.get_mut(&msg.group) {
@@ -794,7 +800,12 @@ impl Queue {
         visibility_ms: u64,
         poll: Option<PollId>,
     ) -> Vec<ReceivedMessage> {
-        let mut batch = Vec::with_capacity(max as usize);
+        // Half the receives of a busy world find nothing: allocate only when something waits.
+        let mut batch = if self.has_receivable() {
+            Vec::with_capacity(max as usize)
+        } else {
+            Vec::new()
+        };
         let mut copies = Vec::new();
         while (batch.len() as u64) < max as u64 {
             let Some(first) = self.msgs.pop_ready() else {
@@ -844,7 +855,12 @@ impl Queue {
         visibility_ms: u64,
         poll: Option<PollId>,
     ) -> Vec<ReceivedMessage> {
-        let mut batch = Vec::with_capacity(max as usize);
+        // Half the receives of a busy world find nothing: allocate only when something waits.
+        let mut batch = if self.has_receivable() {
+            Vec::with_capacity(max as usize)
+        } else {
+            Vec::new()
+        };
         let mut cursor: Option<(MessageId, u32)> = None;
         while (batch.len() as u64) < max as u64 {
             let next = match cursor {
@@ -1041,6 +1057,11 @@ impl Queue {
 
     /// Checks that `receipt` was issued by this queue for a receive that happened.
     fn check_receipt(&self, receipt: &ReceiptHandle) -> Result<(), ApiError> {
+        self.check_receipt_with(receipt, self.msgs.get(receipt.message))
+    }
+
+    /// `check_receipt` with the record already looked up (`None`: no such record).
+    fn check_receipt_with(&self, receipt: &ReceiptHandle, m: Option<&Msg>) -> Result<(), ApiError> {
         if receipt.queue != self.id || receipt.receive == 0 {
             return Err(ApiError::new(
                 ErrorCode::ReceiptHandleIsInvalid,
@@ -1050,7 +1071,7 @@ impl Queue {
                 ),
             ));
         }
-        if let Some(m) = self.msgs.get(receipt.message) {
+        if let Some(m) = m {
             if receipt.receive > m.receive_count {
                 return Err(ApiError::new(
                     ErrorCode::ReceiptHandleIsInvalid,
@@ -1084,8 +1105,11 @@ impl Queue {
         ctx: &mut Ctx,
         receipt: &ReceiptHandle,
     ) -> Result<(), ApiError> {
-        self.check_receipt(receipt)?;
-        let Some(m) = self.msgs.get(receipt.message) else {
+        // One id lookup for the whole delete (checks, then removal by slot).
+        let slot = self.msgs.slot_of(receipt.message);
+        let found = slot.and_then(|s| self.msgs.at_slot(s));
+        self.check_receipt_with(receipt, found)?;
+        let (Some(slot), Some(m)) = (slot, found) else {
             ctx.out.push(BrokerEvent::DeleteIgnored {
                 queue: self.id,
                 message: receipt.message,
@@ -1096,7 +1120,7 @@ impl Queue {
         if let Some(error) = self.fifo_receipt_expired(receipt, m) {
             return Err(error);
         }
-        let msg = self.remove(receipt.message).expect("delete: record exists");
+        let msg = self.remove_at(slot).expect("delete: record exists");
         self.metrics.deleted += 1;
         ctx.out.push(BrokerEvent::Deleted {
             queue: self.id,

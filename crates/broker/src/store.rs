@@ -287,16 +287,15 @@ impl Store {
         slot
     }
 
-    /// Removes record `id` and returns it with the slot it had.
-    pub(crate) fn remove(&mut self, id: MessageId) -> Option<(u32, Msg)> {
-        let slot = self.slot_of(id)?;
+    /// Removes the record in `slot` (a slot from `slot_of` or a lane).
+    pub(crate) fn remove_at(&mut self, slot: u32) -> Option<Msg> {
         let msg = self.slot_mut(slot)?.take()?;
         grow_gently!(self.free);
         self.free.push(slot);
         self.drop_index(msg.state);
         self.live -= 1;
         self.tidy();
-        Some((slot, msg))
+        Some(msg)
     }
 
     /// Moves record `id` to `state` (until `visible_at` for Delayed/InFlight).
