@@ -13,6 +13,7 @@ lock_wb=$(awk '$0=="name = \"wasm-bindgen\""{getline; gsub(/version = |"/,""); p
 [ "$lock_wb" = "$WASM_BINDGEN_VERSION" ] || { echo "[setup] Cargo.lock has wasm-bindgen $lock_wb but versions.env says $WASM_BINDGEN_VERSION" >&2; exit 1; }
 grep -q "\"binaryen\": \"$BINARYEN_VERSION\"" package.json || { echo "[setup] package.json's binaryen differs from versions.env ($BINARYEN_VERSION)" >&2; exit 1; }
 grep -q "\"playwright-core\": \"$PLAYWRIGHT_CORE_VERSION\"" package.json || { echo "[setup] package.json's playwright-core differs from versions.env ($PLAYWRIGHT_CORE_VERSION)" >&2; exit 1; }
+grep -q "\"axe-core\": \"$AXE_CORE_VERSION\"" package.json || { echo "[setup] package.json's axe-core differs from versions.env ($AXE_CORE_VERSION)" >&2; exit 1; }
 grep -q "wasm_opt = \"version_${BINARYEN_VERSION%%.*}\"" Trunk.toml || { echo "[setup] Trunk.toml's wasm_opt pin differs from versions.env (version_${BINARYEN_VERSION%%.*})" >&2; exit 1; }
 
 # 1. Debian: headless browser + WebDriver (for wasm tests and the end-to-end tests).
