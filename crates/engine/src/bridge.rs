@@ -77,11 +77,15 @@ fn send_request(message: &MessageTemplate, meta: MessageMeta) -> SendRequest {
 fn into_send_request(message: MessageTemplate, meta: MessageMeta) -> SendRequest {
     SendRequest {
         body: message.body,
-        attributes: message
-            .attributes
-            .into_iter()
-            .map(|(k, v)| (k, AttributeValue::string(v)))
-            .collect(),
+        attributes: {
+            // Inserted one by one: `collect` sorts through a temporary Vec first. A repeated
+            // name keeps its last value either way.
+            let mut map = crate::broker::MessageAttributes::new();
+            for (k, v) in message.attributes {
+                map.insert(k, AttributeValue::string(v));
+            }
+            map
+        },
         delay_s: None,
         group_id: message.group_id,
         dedup_id: message.dedup_id,
@@ -120,11 +124,15 @@ pub(crate) fn publish(
 ) -> Result<(), ErrorCode> {
     let request = PublishRequest {
         body: message.body,
-        attributes: message
-            .attributes
-            .into_iter()
-            .map(|(k, v)| (k, AttributeValue::string(v)))
-            .collect(),
+        attributes: {
+            // Inserted one by one: `collect` sorts through a temporary Vec first. A repeated
+            // name keeps its last value either way.
+            let mut map = crate::broker::MessageAttributes::new();
+            for (k, v) in message.attributes {
+                map.insert(k, AttributeValue::string(v));
+            }
+            map
+        },
         group_id: message.group_id,
         dedup_id: message.dedup_id,
         meta: MessageMeta { origin, created_at },
