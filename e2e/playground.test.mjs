@@ -220,3 +220,72 @@ test('keyboard: shortcuts work and the help overlay lists them', async () => {
   assert.deepEqual(appErrors(errors), []);
   await context.close();
 });
+
+test('Export PNG downloads a picture of the canvas (topology and dots)', async () => {
+  const { page, context, errors } = await fresh();
+  for (let i = 0; i < 3; i++) await btn(page, 'Step').click();
+  const [download] = await Promise.all([page.waitForEvent('download'), btn(page, 'Export PNG').click()]);
+  assert.match(download.suggestedFilename(), /\.png$/);
+  const fs = await import('node:fs');
+  const bytes = fs.readFileSync(await download.path());
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+  assert.ok(bytes.length > 5000, `the image has content (${bytes.length} bytes)`);
+  assert.deepEqual(appErrors(errors), []);
+  await context.close();
+});
+
+test('a subscription filter policy is edited as JSON with the validation beside the field', async () => {
+  const { page, context, errors } = await fresh();
+  await page.getByRole('button', { name: 'Close the tour' }).click();
+  // A horizontal edge has no height for a pointer target; keyboard users select it the same way.
+  await page.locator('svg.topology g.edge.subscribe').first().focus();
+  await page.keyboard.press('Enter');
+  const policy = page.getByLabel('Filter policy (JSON)');
+  await policy.waitFor();
+  const field = page.locator('.field').filter({ has: policy });
+  // Broken JSON: refused, the message sits beside the field, and what was typed stays.
+  await policy.fill('{"type": [');
+  await policy.press('Tab');
+  await field.locator('.field-error').filter({ hasText: /Not valid JSON at line 1/ }).waitFor();
+  assert.equal(await policy.inputValue(), '{"type": [');
+  assert.equal(await policy.getAttribute('aria-invalid'), 'true');
+  // Valid JSON that SNS would refuse (values must be a list): the scenario's validation says why.
+  await policy.fill('{"type": "order.created"}');
+  await policy.press('Tab');
+  await page.waitForFunction(() => /\S/.test(document.querySelector('.field.invalid .field-error')?.textContent || ''));
+  assert.doesNotMatch(await field.locator('.field-error').textContent(), /Not valid JSON/);
+  // A good policy is applied: the error goes and the scenario text carries the filter.
+  await policy.fill('{"type": ["order.created"]}');
+  await policy.press('Tab');
+  await page.waitForFunction(() => !document.querySelector('.field.invalid'));
+  await page.getByRole('tab', { name: 'Text' }).click();
+  assert.match(await page.locator('#scenario-text').inputValue(), /filter:[\s\S]*order\.created/);
+  assert.deepEqual(appErrors(errors), []);
+  await context.close();
+});
+
+test('a fan-out journey follows the origin: every topic copy is in one journey', async () => {
+  const { page, context, errors } = await fresh();
+  await btn(page, 'Presets').click();
+  const dialog = page.getByRole('dialog', { name: 'Presets' });
+  await dialog.locator('button.preset').filter({ hasText: 'S11' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Close the tour' }).click();
+  // Step until the "order 1 created" copy reached email-q (the second subscriber it matches).
+  const reached = () => page.evaluate(() => [...document.querySelectorAll('[role=log] li')].some((li) => /email-q/.test(li.textContent) && li.querySelector('button.msg')));
+  for (let i = 0; i < 30 && !(await reached()); i++) {
+    for (let k = 0; k < 10; k++) await btn(page, 'Step').click();
+  }
+  assert.ok(await reached(), 'a copy reached email-q');
+  const entry = logItems(page).filter({ hasText: 'email-q' }).filter({ has: page.locator('button.msg') }).first();
+  await entry.locator('button.msg').click();
+  const journey = page.locator('section.journey');
+  await journey.waitFor();
+  const text = await journey.textContent();
+  assert.match(text, /billing-q/, 'the billing copy is in the journey');
+  assert.match(text, /email-q/, 'the email copy is in the journey');
+  const copies = Number((await journey.locator('.copies').textContent()).match(/^(\d+) copies/)[1]);
+  assert.ok(copies >= 2, `${copies} copies`);
+  assert.deepEqual(appErrors(errors), []);
+  await context.close();
+});

@@ -76,10 +76,21 @@ pub enum Msg {
     TextInput(String),
     ApplyText,
     Export,
+    ExportPng,
     Import(String),
     CopyLink,
     DismissNotice,
+    Notice(String),
     DismissError,
+}
+
+/// An inspector edit that was refused: shown beside its field until the next edit or selection.
+pub struct FieldError {
+    pub target: Selected,
+    pub key: &'static str,
+    pub message: String,
+    /// What the user typed, kept in the field so it can be corrected.
+    pub value: String,
 }
 
 enum Drag {
@@ -121,6 +132,7 @@ pub struct App {
     tour: Option<usize>,
     /// The gallery preset being fetched.
     loading: Option<usize>,
+    field_error: Option<FieldError>,
     drag: Option<Drag>,
     link_picker: Option<(String, String)>,
     notice: Option<String>,
@@ -171,6 +183,7 @@ impl App {
                     self.notice = Some(errors.join("\n"));
                     return;
                 }
+                self.field_error = None;
                 if let Some(s) = &mut self.session {
                     s.seek(pos);
                 }
@@ -188,11 +201,28 @@ impl App {
                         .map(Selected::Node)
                         .unwrap_or(Selected::None),
                     Edit::Delete(_) => Selected::None,
+                    // A renamed node stays selected under its new name.
+                    Edit::Set {
+                        key: "name",
+                        ref value,
+                        ..
+                    } => Selected::Node(value.trim().to_string()),
                     _ => sel,
                 };
                 self.after_jump();
             }
-            Err(msg) => self.notice = Some(msg),
+            // A refused field edit is shown beside the field, with what was typed kept.
+            Err(msg) => match edit {
+                Edit::Set { target, key, value } => {
+                    self.field_error = Some(FieldError {
+                        target,
+                        key,
+                        message: msg,
+                        value,
+                    })
+                }
+                _ => self.notice = Some(msg),
+            },
         }
     }
 
@@ -212,9 +242,15 @@ impl App {
     /// Returns whether the panels should re-render.
     fn frame(&mut self, ts: f64) -> bool {
         let started = platform::now_ms();
+        let portrait = platform::is_portrait_phone();
         let Some(s) = self.session.as_mut() else {
             return false;
         };
+        if s.portrait() != portrait {
+            s.set_portrait(portrait);
+            self.draw_dots();
+            return true;
+        }
         let was_playing = self.playing;
         if self.playing {
             let dt = self
@@ -422,6 +458,7 @@ impl Component for App {
             overlay: Overlay::None,
             tour: None,
             loading: None,
+            field_error: None,
             drag: None,
             link_picker: None,
             notice: None,
@@ -641,6 +678,9 @@ impl App {
             }
             Msg::TourClose => self.tour = None,
             Msg::Select(sel) => {
+                if sel != self.selected {
+                    self.field_error = None;
+                }
                 self.selected = sel;
                 if self.selected != Selected::None {
                     self.tab = Tab::Inspect;
@@ -710,16 +750,12 @@ impl App {
                         "ArrowLeft" => (-20, 0),
                         _ => (20, 0),
                     };
-                    if let Some(n) = self
-                        .session
-                        .as_ref()
-                        .and_then(|s| s.topology().node(&name).map(|n| (n.x, n.y)))
-                    {
-                        self.apply_edit(Edit::Move {
-                            name,
-                            x: n.0 as i32 + dx,
-                            y: n.1 as i32 + dy,
-                        });
+                    if let Some(s) = self.session.as_ref() {
+                        if let Some((x, y)) = s.topology().node(&name).map(|n| (n.x, n.y)) {
+                            // Arrows move on screen; the scenario may be drawn turned.
+                            let (x, y) = s.to_scenario_xy(x + dx as f32, y + dy as f32);
+                            self.apply_edit(Edit::Move { name, x, y });
+                        }
                     }
                 }
                 _ => return false,
@@ -774,11 +810,11 @@ impl App {
                     x,
                     y,
                     ..
-                }) => self.apply_edit(Edit::Move {
-                    name,
-                    x: x as i32,
-                    y: y as i32,
-                }),
+                }) => {
+                    if let Some((x, y)) = self.session.as_ref().map(|s| s.to_scenario_xy(x, y)) {
+                        self.apply_edit(Edit::Move { name, x, y });
+                    }
+                }
                 Some(Drag::Connect { from, .. }) => {
                     let target = self.to_model(&e).and_then(|(x, y)| self.node_at(x, y));
                     if let Some(to) = target.filter(|t| *t != from) {
@@ -834,6 +870,29 @@ impl App {
                     platform::download(&name, "text/yaml", s.text());
                 }
             }
+            Msg::ExportPng => {
+                let (Some(svg), Some(dots), Some(s)) = (
+                    self.svg.cast::<web_sys::Element>(),
+                    self.canvas.cast::<web_sys::Element>(),
+                    self.session.as_ref(),
+                ) else {
+                    return false;
+                };
+                let mut name = s.file_stem();
+                name.push('-');
+                name.push_str(&s.event_count().to_string());
+                name.push_str(".png");
+                let link = ctx.link().clone();
+                platform::export_png(&svg, &dots, &name, move |r| {
+                    if let Err(why) = r {
+                        let mut m = String::from("The PNG could not be made: ");
+                        m.push_str(&why);
+                        link.send_message(Msg::Notice(m));
+                    }
+                });
+                return false;
+            }
+            Msg::Notice(m) => self.notice = Some(m),
             Msg::Import(text) => {
                 if let Err(errors) = self.open_text(&text, true) {
                     self.tab = Tab::Text;
@@ -886,6 +945,15 @@ impl App {
         };
         let (vx, vy, vw, vh) = topo.view_box();
         let view_box = format!("{vx} {vy} {vw} {vh}");
+        // Turned for a portrait phone: the stage takes the drawing's proportions, so the
+        // topology fills the screen's width and the page scrolls instead of shrinking it.
+        let stage_style = s.portrait().then(|| {
+            let mut st = String::from("aspect-ratio: ");
+            st.push_str(&(vw.round() as i32).to_string());
+            st.push_str(" / ");
+            st.push_str(&(vh.round() as i32).to_string());
+            st
+        });
         let svg_body = topology::render(&topology::TopologyProps {
             topo,
             selected: &self.selected,
@@ -919,6 +987,7 @@ impl App {
                         <button type="button" disabled={self.undo.is_empty()} onclick={link.callback(|_| Msg::Undo)}>{"Undo"}</button>
                         <button type="button" disabled={self.redo.is_empty()} onclick={link.callback(|_| Msg::Redo)}>{"Redo"}</button>
                         <button type="button" onclick={link.callback(|_| Msg::Export)}>{"Export"}</button>
+                        <button type="button" title="A picture of the canvas: topology and messages" onclick={link.callback(|_| Msg::ExportPng)}>{"Export PNG"}</button>
                         { panels::import_button(link.callback(Msg::Import)) }
                         <button type="button" onclick={link.callback(|_| Msg::CopyLink)}>{"Copy link"}</button>
                         <button type="button" class="icon" aria-label="Keyboard shortcuts" onclick={link.callback(|_| Msg::Overlay(Overlay::Help))}>{"?"}</button>
@@ -927,7 +996,7 @@ impl App {
                 { self.banner(ctx) }
                 <main class="main">
                     { panels::palette(link.callback(Msg::Edit)) }
-                    <section class="stage" ref={self.stage.clone()} aria-label="Topology">
+                    <section class="stage" ref={self.stage.clone()} aria-label="Topology" style={stage_style}>
                         <svg ref={self.svg.clone()} class="topology" viewBox={view_box} preserveAspectRatio="xMidYMid meet"
                              role="group" aria-label="System topology"
                              {onpointermove} {onpointerup} onpointerdown={on_bg}>
@@ -1010,6 +1079,7 @@ impl App {
             draft_errors: &self.draft_errors,
             history: &self.history,
             playing: self.playing,
+            field_error: self.field_error.as_ref(),
         }
     }
 

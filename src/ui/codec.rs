@@ -204,8 +204,14 @@ mod tests {
         assert_eq!(decompress(&packed, MAX_EXPANDED).unwrap(), yaml.as_bytes());
         let welcome = crate::ui::presets::welcome();
         let packed = compress(welcome.as_bytes());
-        assert!(packed.len() < welcome.len() * 3 / 4, "the welcome preset compresses");
-        assert_eq!(decompress(&packed, MAX_EXPANDED).unwrap(), welcome.as_bytes());
+        assert!(
+            packed.len() < welcome.len() * 3 / 4,
+            "the welcome preset compresses"
+        );
+        assert_eq!(
+            decompress(&packed, MAX_EXPANDED).unwrap(),
+            welcome.as_bytes()
+        );
         let mut seed = 7;
         let noise = junk(&mut seed, 5000);
         assert_eq!(decompress(&compress(&noise), MAX_EXPANDED).unwrap(), noise);
@@ -217,7 +223,9 @@ mod tests {
         let big = "a".repeat(20_000);
         let packed = compress(big.as_bytes());
         assert!(packed.len() < 200, "a run compresses well");
-        assert!(decompress(&packed, 10_000).unwrap_err().contains("more than"));
+        assert!(decompress(&packed, 10_000)
+            .unwrap_err()
+            .contains("more than"));
         // A declared length of 2^34 in a few bytes: refused, not allocated.
         assert!(decompress(&[0x80, 0x80, 0x80, 0x80, 0x40, 0x00], MAX_EXPANDED).is_err());
         // A length that lies about the data.
@@ -250,7 +258,9 @@ mod tests {
         assert!(decode_hash("#z=%%%").is_err());
         assert!(decode_hash("#z=gA").is_err()); // a length with nothing after it
         assert!(decode_hash("#z=AA&seed=x").is_err());
-        assert!(decode_hash("#s=AAAA").unwrap_err().contains("older version"));
+        assert!(decode_hash("#s=AAAA")
+            .unwrap_err()
+            .contains("older version"));
         assert_eq!(decode_hash("#").unwrap(), None);
         assert_eq!(decode_hash("#other=1").unwrap(), None);
         // Random junk and damaged real links never panic and never expand past the limit.

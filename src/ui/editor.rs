@@ -5,7 +5,7 @@
 use super::session::{Edit, FaultCmd, Field, Inspectable, NewNode, Session};
 use super::topology::Selected;
 use super::view::{EdgeKind, NodeKind};
-use crate::scenario::{self, Duration, Latency, LinkKind, Outcome, Percent, Scenario};
+use crate::scenario::{self, Duration, FilterScope, Latency, LinkKind, Outcome, Percent, Scenario};
 
 /// Behaviour templates come from the loader itself, so defaults always match the format.
 const TEMPLATE: &str = "version: 1\ntitle: t\nduration: 10s\nservices:\n  - name: p\n    producer: {to: q, every: 1s}\n  - name: c\n    consumer: {queue: q}\n  - name: r\n    rpc_server: {}\nqueues:\n  - name: q\n";
@@ -261,7 +261,57 @@ impl Session {
                         || (l.from == e.target && l.to == e.source)
                 });
                 let mut fields = Vec::new();
+                if e.kind == EdgeKind::Subscribe {
+                    if let Some(sub) = subscription(s, &e.source, &e.target) {
+                        let policy = sub
+                            .filter
+                            .as_ref()
+                            .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+                            .unwrap_or_default();
+                        let mut f = text_field(
+                            "sub.filter",
+                            "Filter policy (JSON)",
+                            &policy,
+                            Some("e.g. {\"type\": [\"order.created\"]}; empty = every message"),
+                        );
+                        f.multiline = true;
+                        fields.push(f);
+                        fields.push(select_field(
+                            "sub.filter_scope",
+                            "The filter looks at",
+                            FilterScope::NAMES,
+                            match sub.filter_scope {
+                                FilterScope::MessageAttributes => "message_attributes",
+                                FilterScope::MessageBody => "message_body",
+                            },
+                        ));
+                        fields.push(bool_field(
+                            "sub.raw",
+                            "Raw message delivery (no SNS envelope)",
+                            sub.raw,
+                        ));
+                    }
+                }
                 if let Some(l) = link {
+                    let kind =
+                        l.kind
+                            .unwrap_or(if is_service(s, &l.from) && is_service(s, &l.to) {
+                                LinkKind::Rpc
+                            } else {
+                                LinkKind::Messaging
+                            });
+                    let mut f = select_field(
+                        "link.kind",
+                        "Link kind",
+                        LinkKind::NAMES,
+                        match kind {
+                            LinkKind::Rpc => "rpc",
+                            LinkKind::Messaging => "messaging",
+                        },
+                    );
+                    f.help =
+                        Some("rpc: the caller waits for a reply; messaging: via a queue or topic");
+                    fields.push(f);
                     fields.push(text_field(
                         "link.latency",
                         "Latency",
@@ -295,6 +345,45 @@ impl Session {
     }
 }
 
+/// The subscription of topic `topic` that delivers to `target` (a queue or a service).
+fn subscription<'a>(
+    s: &'a Scenario,
+    topic: &str,
+    target: &str,
+) -> Option<&'a scenario::Subscription> {
+    s.topics
+        .iter()
+        .find(|t| t.name == topic)?
+        .subscriptions
+        .iter()
+        .find(|x| x.queue.as_deref() == Some(target) || x.service.as_deref() == Some(target))
+}
+
+/// Parses a filter policy typed in the inspector; an error names the line and column.
+pub fn parse_policy(text: &str) -> Result<Option<serde_json::Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    if text.len() > 16 * 1024 {
+        return Err(
+            "A filter policy is at most 16 KB (SNS allows 256 KB in total, but keep it readable)."
+                .into(),
+        );
+    }
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let mut m = String::from("Not valid JSON at line ");
+        m.push_str(&e.line().to_string());
+        m.push_str(", column ");
+        m.push_str(&e.column().to_string());
+        m.push_str(". Write an object such as {\"type\": [\"order.created\"]}.");
+        m
+    })?;
+    if !v.is_object() {
+        return Err("A filter policy is a JSON object: {\"attribute\": [values]}.".into());
+    }
+    Ok(Some(v))
+}
+
 fn text_field(
     key: &'static str,
     label: &'static str,
@@ -307,6 +396,7 @@ fn text_field(
         value: value.to_string(),
         options: None,
         boolean: false,
+        multiline: false,
         error: None,
         help,
     }
@@ -318,6 +408,7 @@ fn bool_field(key: &'static str, label: &'static str, on: bool) -> Field {
         value: on.to_string(),
         options: None,
         boolean: true,
+        multiline: false,
         error: None,
         help: None,
     }
@@ -329,6 +420,7 @@ fn select_field(key: &'static str, label: &'static str, options: &[&str], value:
         value: value.to_string(),
         options: Some(options.iter().map(|o| o.to_string()).collect()),
         boolean: false,
+        multiline: false,
         error: None,
         help: None,
     }
@@ -689,6 +781,32 @@ fn rename(s: &mut Scenario, old: &str, new: &str) -> Result<(), String> {
 fn set(s: &mut Scenario, target: &Selected, key: &str, v: &str) -> Result<(), String> {
     let name = match target {
         Selected::Node(n) => n.clone(),
+        Selected::Edge(k) if key.starts_with("sub.") => {
+            let (topic, to) = k.split_once("->").ok_or("unknown link")?;
+            let sub = s
+                .topics
+                .iter_mut()
+                .find(|t| t.name == topic)
+                .and_then(|t| {
+                    t.subscriptions.iter_mut().find(|x| {
+                        x.queue.as_deref() == Some(to) || x.service.as_deref() == Some(to)
+                    })
+                })
+                .ok_or("this subscription no longer exists")?;
+            match key {
+                "sub.filter" => sub.filter = parse_policy(v)?,
+                "sub.filter_scope" => {
+                    sub.filter_scope = if v == "message_body" {
+                        FilterScope::MessageBody
+                    } else {
+                        FilterScope::MessageAttributes
+                    }
+                }
+                "sub.raw" => sub.raw = v == "true",
+                _ => {}
+            }
+            return Ok(());
+        }
         Selected::Edge(k) => {
             let (a, b) = k.split_once("->").ok_or("unknown link")?;
             let l = s
@@ -700,6 +818,13 @@ fn set(s: &mut Scenario, target: &Selected, key: &str, v: &str) -> Result<(), St
                 "link.latency" => {
                     l.latency =
                         Latency::parse(v).ok_or("Write a latency such as 10ms or 5ms..40ms.")?
+                }
+                "link.kind" => {
+                    l.kind = Some(if v == "rpc" {
+                        LinkKind::Rpc
+                    } else {
+                        LinkKind::Messaging
+                    })
                 }
                 "link.loss" => {
                     l.loss = Percent::parse(v).ok_or("Write a percentage such as 1% or 0.5%.")?

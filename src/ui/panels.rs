@@ -25,6 +25,7 @@ pub struct SideProps<'a> {
     pub draft_errors: &'a [String],
     pub history: &'a MetricHistory,
     pub playing: bool,
+    pub field_error: Option<&'a super::app::FieldError>,
 }
 
 /// How many log rows are in the DOM at once: the newest ones up to the current event. While
@@ -55,7 +56,7 @@ pub fn side(ctx: &Context<App>, p: SideProps<'_>) -> Html {
                 { tab(Tab::Inspect, "Inspector", "tab-inspect") }
                 { tab(Tab::Text, "Text", "tab-text") }
             </div>
-            <div class="tabpanel" role="tabpanel" key={match p.tab { Tab::Log => "log", Tab::Metrics => "metrics", Tab::Inspect => "inspect", Tab::Text => "text" }}>{ body }</div>
+            <div class="tabpanel" role="tabpanel" tabindex="0" key={match p.tab { Tab::Log => "log", Tab::Metrics => "metrics", Tab::Inspect => "inspect", Tab::Text => "text" }}>{ body }</div>
         </aside>
     }
 }
@@ -112,7 +113,9 @@ fn log(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
         <>
             { for journey }
             { for fault_list }
-            <ol class="log" role="log" aria-label="Event log" aria-live="polite">
+            // The live region wraps the list, so the rows keep their list semantics.
+            <div role="log" aria-label="Event log" aria-live="polite">
+            <ol class="log">
                 { for (hidden > 0).then(|| { let mut t = hidden.to_string(); t.push_str(" earlier events (use the timeline)"); html! { <li class="earlier">{ t }</li> } }) }
                 { for rows.iter().map(|e| {
                     let index = e.index;
@@ -135,6 +138,7 @@ fn log(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
                     }
                 }) }
             </ol>
+            </div>
         </>
     }
 }
@@ -206,7 +210,7 @@ fn sparkline(label: &str, hist: &MetricHistory, f: impl Fn(&MetricsView) -> f64)
 fn metrics(m: &MetricsView, hist: &MetricHistory, selected: &Selected) -> Html {
     let row = |name: String, value: String, chart: Html| {
         html! {
-            <div class="metric"><dt>{ name }</dt><dd>{ value }</dd>{ chart }</div>
+            <div class="metric"><dt>{ name }</dt><dd>{ value }</dd><dd class="chart">{ chart }</dd></div>
         }
     };
     let none = || html! {};
@@ -290,8 +294,12 @@ fn inspector(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
         return html! { <p class="hint">{"Select a service, queue, topic or link on the canvas to see and edit its properties, or to break it."}</p> };
     };
     let target = p.selected.clone();
+    let refused = p.field_error.filter(|e| e.target == *p.selected);
     let fields = item.fields.iter().map(|f: &Field| {
         let key = f.key;
+        let refused = refused.filter(|e| e.key == key);
+        let error = refused.map(|e| e.message.clone()).or_else(|| f.error.clone());
+        let value = refused.map(|e| e.value.clone()).unwrap_or_else(|| f.value.clone());
         let t = target.clone();
         let id = {
             let mut s = String::from("f-");
@@ -304,6 +312,8 @@ fn inspector(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
                 if i.type_() == "checkbox" { if i.checked() { "true".to_string() } else { "false".to_string() } } else { i.value() }
             } else if let Some(s) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
                 s.value()
+            } else if let Some(t) = el.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+                t.value()
             } else {
                 String::new()
             };
@@ -311,21 +321,24 @@ fn inspector(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
         });
         let mut err_id = id.clone();
         err_id.push_str("-err");
+        let invalid = error.is_some().to_string();
         let input = match &f.options {
             Some(opts) => html! {
-                <select id={id.clone()} {onchange} aria-invalid={f.error.is_some().to_string()}>
-                    { for opts.iter().map(|o| html! { <option value={o.clone()} selected={*o == f.value}>{ o.clone() }</option> }) }
+                <select id={id.clone()} {onchange} aria-invalid={invalid} aria-describedby={err_id.clone()}>
+                    { for opts.iter().map(|o| html! { <option value={o.clone()} selected={*o == value}>{ o.clone() }</option> }) }
                 </select>
             },
-            None if f.boolean => html! { <input id={id.clone()} type="checkbox" checked={f.value == "true"} {onchange} /> },
-            None => html! { <input id={id.clone()} type="text" value={f.value.clone()} {onchange}
-                               aria-invalid={f.error.is_some().to_string()} aria-describedby={err_id.clone()} /> },
+            None if f.boolean => html! { <input id={id.clone()} type="checkbox" checked={value == "true"} {onchange} /> },
+            None if f.multiline => html! { <textarea id={id.clone()} class="code" rows="5" spellcheck="false" value={value} {onchange}
+                               aria-invalid={invalid} aria-describedby={err_id.clone()} /> },
+            None => html! { <input id={id.clone()} type="text" value={value} {onchange}
+                               aria-invalid={invalid} aria-describedby={err_id.clone()} /> },
         };
         html! {
-            <div class="field">
+            <div class={classes!("field", error.is_some().then_some("invalid"))}>
                 <label for={id}>{ f.label }</label>
                 { input }
-                <span class="field-error" id={err_id} role="status">{ f.error.clone().unwrap_or_default() }</span>
+                <span class="field-error" id={err_id} role="status">{ error.unwrap_or_default() }</span>
                 { for f.help.map(|h| html! { <small>{ h }</small> }) }
             </div>
         }

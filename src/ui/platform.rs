@@ -94,6 +94,18 @@ pub fn prefers_reduced_motion() -> bool {
         .unwrap_or(false)
 }
 
+/// A phone held upright (narrow and taller than wide): the topology is drawn turned.
+pub fn is_portrait_phone() -> bool {
+    let Some(w) = window() else { return false };
+    let (Some(iw), Some(ih)) = (
+        w.inner_width().ok().and_then(|v| v.as_f64()),
+        w.inner_height().ok().and_then(|v| v.as_f64()),
+    ) else {
+        return false;
+    };
+    iw < 600.0 && ih > iw
+}
+
 pub fn now_ms() -> f64 {
     window()
         .and_then(|w| w.performance())
@@ -207,4 +219,66 @@ pub fn fetch_text(url: &str, limit: u32, done: impl FnOnce(Result<String, String
         done(if err.is_empty() { Ok(text) } else { Err(err) })
     });
     sb_fetch_text(url, limit, &cb);
+}
+
+#[wasm_bindgen(inline_js = r#"
+export function sb_export_png(svg, dots, name, done) {
+  try {
+    const r = svg.getBoundingClientRect();
+    const w = Math.max(1, Math.round(r.width)), h = Math.max(1, Math.round(r.height));
+    const scale = Math.min(4, Math.max(1, window.devicePixelRatio || 1));
+    // A standalone SVG image sees no page CSS: carry the page's own rules inside it.
+    const clone = svg.cloneNode(true);
+    clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+    clone.setAttribute('width', String(w));
+    clone.setAttribute('height', String(h));
+    let css = '';
+    for (const sheet of document.styleSheets) {
+      try { for (const rule of sheet.cssRules) css += rule.cssText + '\n'; } catch (e) { /* cross-origin sheet */ }
+    }
+    const style = document.createElementNS('http://www.w3.org/2000/svg', 'style');
+    style.textContent = css;
+    clone.insertBefore(style, clone.firstChild);
+    const text = new XMLSerializer().serializeToString(clone);
+    const img = new Image();
+    img.onload = () => {
+      const c = document.createElement('canvas');
+      c.width = Math.round(w * scale); c.height = Math.round(h * scale);
+      const g = c.getContext('2d');
+      g.fillStyle = getComputedStyle(svg.parentElement || svg).backgroundColor || '#ffffff';
+      if (g.fillStyle === 'rgba(0, 0, 0, 0)') g.fillStyle = '#ffffff';
+      g.fillRect(0, 0, c.width, c.height);
+      g.drawImage(img, 0, 0, c.width, c.height);
+      // The dot layer sits exactly over the SVG (same box), in device pixels.
+      if (dots && dots.width > 0 && dots.height > 0) g.drawImage(dots, 0, 0, c.width, c.height);
+      c.toBlob((blob) => {
+        if (!blob) { done('the browser could not encode the image'); return; }
+        const url = URL.createObjectURL(blob);
+        const a = document.createElement('a');
+        a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+        done('');
+      }, 'image/png');
+    };
+    img.onerror = () => done('the topology could not be turned into an image');
+    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(text);
+  } catch (e) { done(String(e && e.message || e)); }
+}
+"#)]
+extern "C" {
+    fn sb_export_png(svg: &web_sys::Element, dots: &web_sys::Element, name: &str, done: &JsValue);
+}
+
+/// Downloads a PNG of the topology `svg` with the `dots` canvas drawn over it; `done` gets
+/// `Err(reason)` when the browser could not make it.
+pub fn export_png(
+    svg: &web_sys::Element,
+    dots: &web_sys::Element,
+    name: &str,
+    done: impl FnOnce(Result<(), String>) + 'static,
+) {
+    let cb = Closure::once_into_js(move |err: String| {
+        done(if err.is_empty() { Ok(()) } else { Err(err) })
+    });
+    sb_export_png(svg, dots, name, &cb);
 }

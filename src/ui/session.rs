@@ -13,6 +13,11 @@ use crate::engine::{EventKind, RunStop, ServiceId, Sim};
 use crate::scenario::{self, Scenario};
 use std::collections::BTreeMap;
 
+/// Portrait layout: rows (110 apart in the scenario layout) become columns this much further
+/// apart, wider than the widest node; layers (220 apart) become rows this much closer.
+const PORTRAIT_ROW_STRETCH: f32 = 1.7;
+const PORTRAIT_LAYER_SQUEEZE: f32 = 0.75;
+
 /// Most scenario events the UI lets a run produce (keeps memory bounded in a browser tab).
 const UI_MAX_EVENTS: u64 = 400_000;
 
@@ -62,6 +67,8 @@ pub struct Field {
     pub value: String,
     pub options: Option<Vec<String>>,
     pub boolean: bool,
+    /// A multi-line text (JSON filter policies).
+    pub multiline: bool,
     pub error: Option<String>,
     pub help: Option<&'static str>,
 }
@@ -164,6 +171,9 @@ pub struct Session {
     skip_scanned: usize,
     /// An `after:` tour step whose condition held at the last sync.
     after_due: Option<usize>,
+    /// Node positions as the scenario places them (the view may turn them, see `set_portrait`).
+    base: Vec<(f32, f32)>,
+    portrait: bool,
 }
 
 fn diag_text(d: &scenario::Diagnostic) -> String {
@@ -232,6 +242,8 @@ impl Session {
             faults: Vec::new(),
             skip_scanned: 0,
             after_due: None,
+            base: Vec::new(),
+            portrait: false,
         };
         session.build_static_topology(&spec);
         session.sync();
@@ -508,7 +520,9 @@ impl Session {
                 self.edge_links.insert(e.key.clone(), i as u32);
             }
         }
+        self.base = nodes.iter().map(|n| (n.x, n.y)).collect();
         self.topo = TopologyView { nodes, edges };
+        self.place_nodes();
     }
 
     /// Re-reads the engine's state into the view-models if the run moved since the last call.
@@ -850,6 +864,40 @@ impl Session {
                 }),
             })
             .collect()
+    }
+
+    /// Portrait phones get the layered layout turned a quarter: layers run top to bottom and
+    /// rows left to right (stretched so side-by-side nodes do not overlap), so the system fits
+    /// the screen's width at a readable size. The scenario's positions are unchanged.
+    pub fn set_portrait(&mut self, on: bool) {
+        if self.portrait != on {
+            self.portrait = on;
+            self.place_nodes();
+        }
+    }
+
+    pub fn portrait(&self) -> bool {
+        self.portrait
+    }
+
+    fn place_nodes(&mut self) {
+        for (n, &(x, y)) in self.topo.nodes.iter_mut().zip(&self.base) {
+            (n.x, n.y) = if self.portrait {
+                (y * PORTRAIT_ROW_STRETCH, x * PORTRAIT_LAYER_SQUEEZE)
+            } else {
+                (x, y)
+            };
+        }
+    }
+
+    /// Scenario coordinates of a position on the (possibly turned) canvas.
+    pub fn to_scenario_xy(&self, x: f32, y: f32) -> (i32, i32) {
+        let (x, y) = if self.portrait {
+            (y / PORTRAIT_LAYER_SQUEEZE, x / PORTRAIT_ROW_STRETCH)
+        } else {
+            (x, y)
+        };
+        (x.round() as i32, y.round() as i32)
     }
 
     /// Moves a node while dragging (view only; the edit is committed on release).
