@@ -25,6 +25,7 @@ fn consumer(name: String, queue: u32, batch: u32, chain: Vec<Step>) -> ServiceSp
             pause_ms: 0,
             crash: Chance::NEVER,
             idempotent: false,
+            idempotency_store: None,
             heartbeat: None,
             chain,
         }),

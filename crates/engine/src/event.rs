@@ -44,6 +44,8 @@ pub enum LossCause {
     Loss,
     /// A drop fault on the link.
     Fault,
+    /// A lose-responses fault on the link: the request did its work, only the answer is lost.
+    ResponseLost,
 }
 
 /// How a consumer finished with a message.
@@ -280,6 +282,7 @@ fn cause_text(cause: LossCause) -> &'static str {
         LossCause::Partition => "the link is partitioned",
         LossCause::Loss => "the network lost it",
         LossCause::Fault => "a drop fault on the link",
+        LossCause::ResponseLost => "a lose-responses fault on the link",
     }
 }
 
@@ -367,9 +370,16 @@ impl EventKind {
                 s(*callee)
             ),
             EventKind::LateResponse { caller, call } => format!("The answer to call #{call} reached {} after it stopped waiting, so it is ignored.", s(*caller)),
-            EventKind::Lost { link: _, from, to, call: _, cause, response } => {
-                let what = if *response { "response" } else { "request" };
-                format!("A {what} from {} to {} was lost: {}.", names.node(*from), names.node(*to), cause_text(*cause))
+            EventKind::Lost { link: _, from, to, call, cause, response } => {
+                // `call == 0`: the answer to a consumer's receive (not a numbered call).
+                let from_queue = matches!(from, Node::Queue(_)) && *call == 0;
+                let (from, to) = (names.node(*from), names.node(*to));
+                match (response, from_queue) {
+                    (false, _) => format!("A request from {from} to {to} was lost ({}), so it never arrives; {from} will time out and may retry.", cause_text(*cause)),
+                    // A receive's answer: the messages were handed out but never reached the consumer.
+                    (true, true) => format!("The messages {to} received from {from} were lost on the way back ({}); {to} never sees them, so they stay in flight and reappear after the visibility timeout.", cause_text(*cause)),
+                    (true, false) => format!("The request reached {from} and was acted on, but the response to {to} was lost on the way back ({}); {to} will time out and may retry, repeating work that already happened.", cause_text(*cause)),
+                }
             }
             EventKind::SendStarted { service, target, link: _, call: _, attempt, arrive_at } => {
                 let retry = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
@@ -435,11 +445,18 @@ impl EventKind {
                     WorkOutcome::CrashedBeforeDelete => format!("{} crashed after handling {message} and before deleting it.", s(*service)),
                 }
             }
-            EventKind::DuplicateSkipped { service, queue, message, origin } => format!(
-                "{} already processed origin {origin}, so it only deletes {message} from {} (idempotent consumer).",
-                s(*service),
-                names.queue_name(*queue)
-            ),
+            EventKind::DuplicateSkipped { service, queue, message, origin } => match names.shared_store(*service) {
+                Some(store) => format!(
+                    "{} finds origin {origin} already in the shared store {store} (a consumer using that store processed it), so it only deletes {message} from {} and does not process it again.",
+                    s(*service),
+                    names.queue_name(*queue)
+                ),
+                None => format!(
+                    "{} already processed origin {origin}, so it only deletes {message} from {} (idempotent consumer).",
+                    s(*service),
+                    names.queue_name(*queue)
+                ),
+            },
             EventKind::VisibilityExtended { service, queue, message, until, error } => match error {
                 None => format!("{} is still working and extends {message}'s visibility in {} to {until}.", s(*service), names.queue_name(*queue)),
                 Some(code) => format!("{} tried to extend {message}'s visibility in {} but got {code}.", s(*service), names.queue_name(*queue)),

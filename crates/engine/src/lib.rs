@@ -40,6 +40,7 @@
 //!                 pause_ms: 0,
 //!                 crash: Chance::NEVER,
 //!                 idempotent: false,
+//!                 idempotency_store: None,
 //!                 heartbeat: None,
 //!                 chain: vec![],
 //!             }),

@@ -22,6 +22,8 @@ pub(crate) struct ServiceMetrics {
     pub rpc_timeouts: u64,
     pub sent: u64,
     pub received: u64,
+    /// Messages sent or published by the service's handler chain steps.
+    pub chain_sent: u64,
     handled_origins: Vec<u64>,
     /// Per FIFO group: the highest origin handled so far (origin order = send order).
     group_high: BTreeMap<Arc<str>, u64>,
@@ -152,6 +154,13 @@ pub struct ServiceSummary {
     pub sent: u64,
     /// Messages a consumer received.
     pub received: u64,
+    /// Messages its handler chain sent or published.
+    pub chain_sent: u64,
+    /// Consumers: time with a message in hand (working on it, or holding received ones).
+    pub busy_ms: u64,
+    /// Consumers: time alive with no message in hand (polling an empty queue, long-polling,
+    /// or finding its only FIFO group blocked). Crashed time counts as neither.
+    pub idle_ms: u64,
     pub latency_ms: LatencyPercentiles,
 }
 
@@ -214,6 +223,7 @@ pub(crate) fn summarize(world: &crate::world::World, events: u64, now: Millis) -
     let mut services = BTreeMap::new();
     for (i, name) in names.services.iter().enumerate() {
         let m = &world.services[i].metrics;
+        let (busy_ms, idle_ms) = world.busy_idle_ms(crate::ids::ServiceId(i as u32), now);
         services.insert(
             name.clone(),
             ServiceSummary {
@@ -232,6 +242,9 @@ pub(crate) fn summarize(world: &crate::world::World, events: u64, now: Millis) -
                 rpc_timeouts: m.rpc_timeouts,
                 sent: m.sent,
                 received: m.received,
+                chain_sent: m.chain_sent,
+                busy_ms,
+                idle_ms,
                 latency_ms: LatencyPercentiles {
                     p50: m.percentile(50),
                     p95: m.percentile(95),

@@ -201,6 +201,10 @@ pub struct ConsumerSpec {
     pub crash: Chance,
     /// Remember processed origins and skip (but delete) a message already handled.
     pub idempotent: bool,
+    /// With `idempotent`: the name of a shared idempotency store (say the orders database).
+    /// Consumers naming the same store see each other's processed origins, so a duplicate
+    /// redelivered to a *different* worker is skipped too. `None` = a private store.
+    pub idempotency_store: Option<String>,
     pub heartbeat: Option<Heartbeat>,
     /// After the work, run these steps before the delete; a failed step fails the message.
     pub chain: Vec<Step>,
@@ -346,6 +350,10 @@ pub enum EventMatch {
     RpcCall { service: ServiceId },
     /// A message sent by this producer and accepted.
     Sent { service: ServiceId },
+    /// A message sent or published by a step of this service's handler chain. A fault on this
+    /// trigger applies *at once*, before the chain's next step (e.g. a fan-out worker crashing
+    /// after its first copy).
+    ChainSent { service: ServiceId },
 }
 
 /// A fault, or its undo. Applied by schedule or interactively with `Sim::inject`.

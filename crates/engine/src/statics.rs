@@ -30,6 +30,11 @@ pub struct Names {
     pub links: Vec<String>,
     /// By `SubscriptionId` (broker-wide, in creation order: topics in order, then their subscriptions).
     pub subscriptions: Vec<String>,
+    /// Idempotency stores by index: shared stores carry their name, a consumer's private store
+    /// is named after the consumer.
+    pub stores: Vec<String>,
+    /// By service: the index of its shared (named) idempotency store, if it uses one.
+    pub(crate) shared_store_of: Vec<Option<u32>>,
 }
 
 impl Names {
@@ -44,6 +49,11 @@ impl Names {
     }
     pub fn link(&self, id: LinkId) -> &str {
         self.links.get(id.0 as usize).map_or("?", |s| s.as_str())
+    }
+    /// The name of the shared idempotency store `service` uses, if any.
+    pub fn shared_store(&self, service: ServiceId) -> Option<&str> {
+        let store = (*self.shared_store_of.get(service.0 as usize)?)?;
+        self.stores.get(store as usize).map(|s| s.as_str())
     }
     pub fn node(&self, node: Node) -> &str {
         match node {
@@ -62,8 +72,13 @@ pub(crate) struct Statics {
     pub limits: Limits,
     pub names: Names,
     pub has_event_triggers: bool,
+    /// By service: the index of its idempotency store in `names.stores`, or `NO_STORE`.
+    pub store_of: Vec<u32>,
     link_index: BTreeMap<(Node, Node), LinkId>,
 }
+
+/// `Statics::store_of` for a service that keeps no idempotency store.
+pub(crate) const NO_STORE: u32 = u32::MAX;
 
 impl Statics {
     pub fn build(spec: &WorldSpec) -> Result<Statics, BuildError> {
@@ -74,6 +89,8 @@ impl Statics {
             topics: spec.topics.iter().map(|t| t.config.name.clone()).collect(),
             links: Vec::new(),
             subscriptions: Vec::new(),
+            stores: Vec::new(),
+            shared_store_of: Vec::new(),
         };
         let mut subscriptions = Vec::new();
         for topic in &spec.topics {
@@ -98,9 +115,48 @@ impl Statics {
                 names.node(link.target)
             ));
         }
+        // Idempotency stores: one per shared name (in order of first use), one private store
+        // per other idempotent consumer. Services without a store map to NO_STORE.
+        let mut stores: Vec<String> = Vec::new();
+        let mut store_of = vec![NO_STORE; spec.services.len()];
+        for (i, service) in spec.services.iter().enumerate() {
+            let Behaviour::Consumer(c) = &service.behaviour else {
+                continue;
+            };
+            if !c.idempotent {
+                continue;
+            }
+            let index = match &c.idempotency_store {
+                Some(shared) => match stores.iter().position(|s| s == shared) {
+                    Some(at) => at,
+                    None => {
+                        stores.push(shared.clone());
+                        stores.len() - 1
+                    }
+                },
+                None => {
+                    stores.push(service.name.clone());
+                    stores.len() - 1
+                }
+            };
+            store_of[i] = index as u32;
+        }
+        let shared_store_of = spec
+            .services
+            .iter()
+            .zip(&store_of)
+            .map(|(s, &store)| match &s.behaviour {
+                Behaviour::Consumer(c) if c.idempotency_store.is_some() && store != NO_STORE => {
+                    Some(store)
+                }
+                _ => None,
+            })
+            .collect();
         let names = Names {
             links: link_names,
             subscriptions,
+            stores,
+            shared_store_of,
             ..names
         };
         Ok(Statics {
@@ -113,6 +169,7 @@ impl Statics {
                 .faults
                 .iter()
                 .any(|f| matches!(f.at, Trigger::AfterEvent { .. })),
+            store_of,
             link_index,
         })
     }
@@ -272,6 +329,13 @@ fn validate(spec: &WorldSpec) -> Result<(), BuildError> {
                         "service {name}: wait must be at most 20 s (SQS WaitTimeSeconds)"
                     )));
                 }
+                if let Some(store) = &c.idempotency_store {
+                    if store.is_empty() || store.len() > 80 {
+                        return Err(build_error(format!(
+                            "service {name}: an idempotency store name has 1..=80 characters"
+                        )));
+                    }
+                }
                 check_chain(name, me, &c.chain)?;
             }
             Behaviour::RpcServer(s) => check_chain(name, me, &s.chain)?,
@@ -314,7 +378,8 @@ fn validate(spec: &WorldSpec) -> Result<(), BuildError> {
                 EventMatch::Received { service }
                 | EventMatch::Handled { service }
                 | EventMatch::RpcCall { service }
-                | EventMatch::Sent { service } => *service,
+                | EventMatch::Sent { service }
+                | EventMatch::ChainSent { service } => *service,
             };
             if !service_ok(s) || *nth == 0 {
                 return Err(build_error(format!(

@@ -112,6 +112,13 @@ pub(crate) struct Service {
     pub consumer: ConsumerState,
     pub client_last_receive: Vec<crate::broker::ReceiptHandle>,
     pub metrics: ServiceMetrics,
+    /// Consumers: since when it has had a message in hand (working on one, or holding received
+    /// ones), if it has now; `busy_ms` sums the finished busy spells.
+    pub busy_since: Option<Millis>,
+    pub busy_ms: u64,
+    /// Since when it is crashed, if it is; `down_ms` sums the finished outages.
+    pub down_since: Option<Millis>,
+    pub down_ms: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -120,8 +127,6 @@ pub(crate) struct ConsumerState {
     pub batches: Vec<(u32, Vec<Got>)>,
     pub next_batch: u32,
     pub pending: std::collections::VecDeque<Got>,
-    /// Bitset of processed origins (idempotent store).
-    pub processed: Vec<u64>,
 }
 
 /// A unit of work in a service: one call being served, or one message being handled.
@@ -229,6 +234,9 @@ pub struct World {
     pub(crate) broker_wake: Option<Millis>,
     pub(crate) fault_counts: Vec<u32>,
     pub(crate) samples: QueueSamples,
+    /// Idempotency stores (bitsets of processed origins), by index in `Names::stores`; consumers
+    /// naming the same shared store use the same one.
+    pub(crate) stores: Vec<Vec<u64>>,
     /// FIFO accepts with a dedup id in the last 5 minutes: the broker keeps one dedup entry
     /// for each, which dominates checkpoint size in busy FIFO worlds.
     pub(crate) dedup_window: WindowCounter,
@@ -430,6 +438,10 @@ impl World {
                 consumer: ConsumerState::default(),
                 client_last_receive: Vec::new(),
                 metrics: ServiceMetrics::default(),
+                busy_since: None,
+                busy_ms: 0,
+                down_since: None,
+                down_ms: 0,
             })
             .collect();
         let links = spec
@@ -464,6 +476,7 @@ impl World {
             actions_run: 0,
             duplicate_copies: Default::default(),
             samples: QueueSamples::new(spec.queues.len() as u32, spec.limits.until),
+            stores: vec![Vec::new(); statics.names.stores.len()],
             out: Vec::new(),
             broker_out: Vec::new(),
             broker_scratch: Vec::new(),
@@ -534,9 +547,47 @@ impl World {
         self.actions_run += 1;
         debug_assert!(t >= self.now, "time never runs backwards");
         self.now = t;
-        self.apply(action);
+        let service = self.action_service(&action);
+        self.apply(action, service);
+        if let Some(service) = service {
+            self.note_busy(service);
+        }
         self.after_action();
         true
+    }
+
+    /// Consumers: start or end a busy spell when having a message in hand changed. Every
+    /// change to a consumer's jobs happens in an action of that consumer (or in `crash`,
+    /// which notes it itself), so checking the action's service is enough.
+    fn note_busy(&mut self, service: ServiceId) {
+        if self.statics.consumer(service).is_none() {
+            return;
+        }
+        let now = self.now;
+        let s = &mut self.services[service.ix()];
+        let busy = !s.crashed && (!s.jobs.is_empty() || !s.consumer.pending.is_empty());
+        match (busy, s.busy_since) {
+            (true, None) => s.busy_since = Some(now),
+            (false, Some(since)) => {
+                s.busy_ms += now.since(since);
+                s.busy_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// (busy_ms, idle_ms) of a consumer at `now`: busy = a message in hand; idle = alive with
+    /// nothing in hand (polling an empty queue, or waiting on a long poll). (0, 0) for other
+    /// services.
+    pub(crate) fn busy_idle_ms(&self, service: ServiceId, now: Millis) -> (u64, u64) {
+        if self.statics.consumer(service).is_none() {
+            return (0, 0);
+        }
+        let s = &self.services[service.ix()];
+        let open = |since: Option<Millis>| since.map_or(0, |t| now.0.saturating_sub(t.0));
+        let busy = s.busy_ms + open(s.busy_since);
+        let down = s.down_ms + open(s.down_since);
+        (busy, now.0.saturating_sub(busy + down))
     }
 
     /// The service an action runs in, if any (for pauses).
@@ -561,8 +612,8 @@ impl World {
         }
     }
 
-    fn apply(&mut self, action: Action) {
-        if let Some(service) = self.action_service(&action) {
+    fn apply(&mut self, action: Action, service: Option<ServiceId>) {
+        if let Some(service) = service {
             let until = self.services[service.ix()].paused_until;
             if until > self.now {
                 // Paused (a GC pause): the work, timers and arrivals wait until it resumes.
@@ -936,7 +987,7 @@ impl World {
             let chance = self.links[link.ix()].lose_responses;
             if self.rng.chance(chance) {
                 self.links[link.ix()].lost += 1;
-                crossing = Err(LossCause::Fault);
+                crossing = Err(LossCause::ResponseLost);
             }
         }
         call.phase = CallPhase::Response { ok: result.is_ok() };
@@ -1378,6 +1429,28 @@ impl World {
             return false;
         }
         self.services[service.ix()].jobs[ix].step += 1;
+        self.services[service.ix()].metrics.chain_sent += 1;
+        // A fault triggered by this send applies now, before the next step: a fan-out worker
+        // that crashes after its first copy never sends the second.
+        self.fire_triggers_now(EventMatch::ChainSent { service });
+        // The fault may have crashed this service (its jobs are gone) or paused it.
+        let paused = self.services[service.ix()].paused_until > self.now;
+        if self.job_index(service, job_no).is_none() {
+            return false;
+        }
+        if paused {
+            // Resume the chain when the pause ends (CallRetry runs the chain from its step).
+            let epoch = self.epoch(service);
+            self.agenda.push(
+                self.now,
+                Action::CallRetry {
+                    service,
+                    epoch,
+                    job: job_no,
+                },
+            );
+            return false;
+        }
         true
     }
 
@@ -1685,11 +1758,7 @@ impl World {
                 self.agenda.push(self.now, Action::Poll { service, epoch });
                 return;
             };
-            if spec.idempotent
-                && self.services[service.ix()]
-                    .consumer
-                    .is_processed(got.meta.origin)
-            {
+            if self.is_processed(service, got.meta.origin) {
                 self.out.push(EventKind::DuplicateSkipped {
                     service,
                     queue: spec.queue,
@@ -1833,11 +1902,7 @@ impl World {
                 duplicate,
                 order_violation,
             });
-            if spec.idempotent {
-                self.services[service.ix()]
-                    .consumer
-                    .mark_processed(got.meta.origin);
-            }
+            self.mark_processed(service, got.meta.origin);
             if self.rng.chance(spec.crash) {
                 self.out.push(EventKind::WorkFinished {
                     service,
@@ -1984,6 +2049,10 @@ impl World {
         }
         s.crashed = true;
         s.epoch += 1;
+        if let Some(since) = s.busy_since.take() {
+            s.busy_ms += self.now.since(since);
+        }
+        s.down_since = Some(self.now);
         let jobs = std::mem::take(&mut s.jobs);
         let waiting = std::mem::take(&mut s.waiting);
         s.consumer.pending.clear();
@@ -2027,6 +2096,9 @@ impl World {
             return;
         }
         s.crashed = false;
+        if let Some(since) = s.down_since.take() {
+            s.down_ms += self.now.since(since);
+        }
         let epoch = s.epoch;
         if self.statics.consumer(service).is_some() {
             self.agenda.push(self.now, Action::Poll { service, epoch });
@@ -2045,6 +2117,25 @@ impl World {
                     if self.fault_counts[i] == *nth {
                         self.agenda
                             .push(self.now, Action::Fault { index: i as u32 });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Count `matched` and apply every fault it triggers immediately (not as a later action),
+    /// so the fault lands between two steps of the running handler.
+    fn fire_triggers_now(&mut self, matched: EventMatch) {
+        if !self.statics.has_event_triggers {
+            return;
+        }
+        let statics = self.statics.clone();
+        for (i, fault) in statics.faults.iter().enumerate() {
+            if let Trigger::AfterEvent { kind, nth } = &fault.at {
+                if *kind == matched {
+                    self.fault_counts[i] += 1;
+                    if self.fault_counts[i] == *nth {
+                        self.apply_fault(&fault.action, false);
                     }
                 }
             }
@@ -2263,8 +2354,9 @@ impl World {
         let services: u64 = self
             .services
             .iter()
-            .map(|s| s.metrics.approx_bytes() + s.consumer.processed.len() as u64 * 8 + 256)
-            .sum();
+            .map(|s| s.metrics.approx_bytes() + 256)
+            .sum::<u64>()
+            + self.stores.iter().map(|s| s.len() as u64 * 8).sum::<u64>();
         stored * PER_STORED_MESSAGE
             + self.dedup_window.total(self.now) * PER_DEDUP_ENTRY
             + self.calls.len() as u64 * std::mem::size_of::<Option<Call>>() as u64
@@ -2274,20 +2366,29 @@ impl World {
     }
 }
 
-impl ConsumerState {
-    fn is_processed(&self, origin: u64) -> bool {
+impl World {
+    /// Whether `service`'s idempotency store (private or shared) already has `origin`; false
+    /// for a consumer that keeps no store.
+    fn is_processed(&self, service: ServiceId, origin: u64) -> bool {
+        let store = self.statics.store_of[service.ix()];
         let (word, bit) = ((origin / 64) as usize, origin % 64);
-        self.processed
-            .get(word)
+        self.stores
+            .get(store as usize)
+            .and_then(|s| s.get(word))
             .is_some_and(|w| w & (1 << bit) != 0)
     }
 
-    fn mark_processed(&mut self, origin: u64) {
+    /// Record `origin` in `service`'s idempotency store, if it keeps one.
+    fn mark_processed(&mut self, service: ServiceId, origin: u64) {
+        let store = self.statics.store_of[service.ix()];
+        let Some(set) = self.stores.get_mut(store as usize) else {
+            return;
+        };
         let (word, bit) = ((origin / 64) as usize, origin % 64);
-        if self.processed.len() <= word {
-            self.processed.resize(word + 1, 0);
+        if set.len() <= word {
+            set.resize(word + 1, 0);
         }
-        self.processed[word] |= 1 << bit;
+        set[word] |= 1 << bit;
     }
 }
 

@@ -525,6 +525,7 @@ impl<'a> Builder<'a> {
                 Chance::NEVER
             },
             idempotent: c.idempotent,
+            idempotency_store: c.idempotency_store.clone(),
             // Extend halfway through each visibility period, back to a full period.
             heartbeat: c.heartbeat.then(|| es::Heartbeat {
                 every_ms: (visibility_ms / 2).max(1_000),
@@ -697,9 +698,11 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The `after:` conditions the engine can trigger on: `received|handled|rpc_calls|sent(service) >= N`
-/// (or `== N`): right after the Nth such event.
-pub const TRIGGER_METRICS: &[&str] = &["received", "handled", "rpc_calls", "sent"];
+/// The `after:` conditions the engine can trigger on:
+/// `received|handled|rpc_calls|sent|chain_sent(service) >= N` (or `== N`): right after the Nth
+/// such event. `chain_sent` faults apply before the handler's next step (a worker crashing
+/// between two copies of a fan-out).
+pub const TRIGGER_METRICS: &[&str] = &["received", "handled", "rpc_calls", "sent", "chain_sent"];
 
 pub(crate) fn trigger(
     text: &str,
@@ -732,6 +735,7 @@ pub(crate) fn trigger(
         "handled" => es::EventMatch::Handled { service },
         "rpc_calls" => es::EventMatch::RpcCall { service },
         "sent" => es::EventMatch::Sent { service },
+        "chain_sent" => es::EventMatch::ChainSent { service },
         _ => return Err(usage()),
     };
     if *value < 1 || *value > i64::from(u32::MAX) {

@@ -757,9 +757,9 @@ fn consumer(cx: &mut Cx, node: &Node, path: &str) -> Option<Consumer> {
             ][i]
         })
     });
-    let idempotent = o
-        .field(cx, "idempotent", |cx, n, p| cx.boolean(n, p))
-        .unwrap_or(false);
+    let (idempotent, idempotency_store) = o
+        .field(cx, "idempotent", idempotency)
+        .unwrap_or((false, None));
     let heartbeat = o
         .field(cx, "heartbeat", |cx, n, p| cx.boolean(n, p))
         .unwrap_or(false);
@@ -774,9 +774,38 @@ fn consumer(cx: &mut Cx, node: &Node, path: &str) -> Option<Consumer> {
         work,
         outcome: outcome.unwrap_or_default(),
         idempotent,
+        idempotency_store,
         heartbeat,
         steps,
     })
+}
+
+/// `idempotent: true | false` (a private store or none) or `idempotent: {store: name}` (a store
+/// shared with every consumer naming it).
+fn idempotency(cx: &mut Cx, node: &Node, path: &str) -> Option<(bool, Option<String>)> {
+    if !matches!(node.value, Value::Map(_)) {
+        return match &node.value {
+            Value::Scalar { plain: true, text } if text == "true" || text == "false" => {
+                cx.boolean(node, path).map(|b| (b, None))
+            }
+            _ => {
+                cx.wrong_type(
+                    node,
+                    path,
+                    "true, false or {store: name}",
+                    Some(
+                        "`idempotent: {store: orders-db}` shares one store between consumers"
+                            .into(),
+                    ),
+                );
+                None
+            }
+        };
+    }
+    let mut o = cx.obj(node, path, Consumer::STORE_FIELDS)?;
+    let store = o.required(cx, "store", |cx, n, p| cx.name(n, p));
+    o.finish(cx);
+    Some((true, Some(store?)))
 }
 
 fn rpc_server(cx: &mut Cx, node: &Node, path: &str) -> Option<RpcServer> {

@@ -196,32 +196,94 @@ impl Retry {
 }
 
 /// Receives from a queue, works on each message, then deletes it (or not: `outcome`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+///
+/// `Serialize` is written by hand (below) because `idempotent` is written as `true` or, with a
+/// shared store, as `{store: name}`; the serde attributes here only describe the schema.
+#[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 pub struct Consumer {
     pub queue: String,
     /// MaxNumberOfMessages per receive (1–10).
-    #[serde(default = "one")]
+    #[cfg_attr(feature = "schema", serde(default = "one"))]
     pub batch: u32,
     /// Long-poll WaitTimeSeconds (0–20s).
-    #[serde(default, skip_serializing_if = "is_zero_duration")]
+    #[cfg_attr(feature = "schema", serde(default))]
     pub wait: Duration,
     /// Time to handle one message, e.g. `100ms` or `50ms..150ms`.
-    #[serde(default = "default_work")]
+    #[cfg_attr(feature = "schema", serde(default = "default_work"))]
     pub work: Latency,
     /// What happens after the work.
-    #[serde(default, skip_serializing_if = "Outcome::is_delete")]
+    #[cfg_attr(feature = "schema", serde(default))]
     pub outcome: Outcome,
-    /// Remember handled messages and skip repeats (an idempotency store).
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// Remember handled messages and skip repeats (an idempotency store): `true` for a store of
+    /// its own, or `{store: orders-db}` to share one store with every consumer naming it (so a
+    /// duplicate redelivered to another worker is skipped too).
+    #[cfg_attr(feature = "schema", serde(default))]
+    #[cfg_attr(feature = "schema", schemars(with = "IdempotentSchema"))]
     pub idempotent: bool,
+    /// The shared store's name when `idempotent` is `{store: name}`; `None` = a private store.
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub idempotency_store: Option<String>,
     /// Extend the visibility timeout while working (ChangeMessageVisibility heartbeat).
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[cfg_attr(feature = "schema", serde(default))]
     pub heartbeat: bool,
     /// Handler chain run for each message before the outcome.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", serde(default))]
     pub steps: Vec<Action>,
+}
+
+/// How `idempotent` may be written (schema only).
+#[cfg(feature = "schema")]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum IdempotentSchema {
+    /// `true`: a private idempotency store; `false`: none.
+    Flag(bool),
+    Shared(SharedStore),
+}
+
+/// `{store: name}`: an idempotency store shared by every consumer naming it.
+#[cfg(feature = "schema")]
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SharedStore {
+    /// The store's name (e.g. the database the consumers write to).
+    store: String,
+}
+
+impl Serialize for Consumer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        #[derive(Serialize)]
+        struct Store<'a> {
+            store: &'a str,
+        }
+        let mut st = serializer.serialize_struct("Consumer", 8)?;
+        st.serialize_field("queue", &self.queue)?;
+        st.serialize_field("batch", &self.batch)?;
+        if !is_zero_duration(&self.wait) {
+            st.serialize_field("wait", &self.wait)?;
+        }
+        st.serialize_field("work", &self.work)?;
+        if !self.outcome.is_delete() {
+            st.serialize_field("outcome", &self.outcome)?;
+        }
+        match (&self.idempotency_store, self.idempotent) {
+            (Some(store), true) => st.serialize_field("idempotent", &Store { store })?,
+            (None, true) => st.serialize_field("idempotent", &true)?,
+            _ => {}
+        }
+        if self.heartbeat {
+            st.serialize_field("heartbeat", &true)?;
+        }
+        if !self.steps.is_empty() {
+            st.serialize_field("steps", &self.steps)?;
+        }
+        st.end()
+    }
 }
 
 impl Consumer {
@@ -235,6 +297,8 @@ impl Consumer {
         "heartbeat",
         "steps",
     ];
+    /// Fields of `idempotent: {store: name}`.
+    pub const STORE_FIELDS: &'static [&'static str] = &["store"];
 }
 
 pub fn one() -> u32 {

@@ -114,6 +114,7 @@ pub fn consumer_spec(queue: u32) -> ConsumerSpec {
         pause_ms: 0,
         crash: Chance::NEVER,
         idempotent: false,
+        idempotency_store: None,
         heartbeat: None,
         chain: Vec::new(),
     }
