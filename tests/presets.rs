@@ -172,3 +172,63 @@ fn s19_the_same_attempt_id_returns_the_same_receipts() {
         .expect("the new-attempt retry");
     assert!(receipts(retry_with_new_id).is_empty(), "group A is blocked");
 }
+
+#[test]
+fn s12_the_router_crashes_between_its_two_copies() {
+    let trace = trace_of("s12-fanout-crash-duplicates.yaml");
+    let first_crash = trace
+        .iter()
+        .position(|e| e["kind"] == "crashed" && e["service"] == "router")
+        .expect("the router crashes");
+    // Right before the crash: its first copy (to billing), then the fault. No copy to email yet.
+    assert_eq!(trace[first_crash - 2]["kind"], "chain_sent");
+    assert_eq!(trace[first_crash - 2]["queue"], "billing-q");
+    assert_eq!(trace[first_crash - 1]["kind"], "fault");
+    let email_copies_before = trace[..first_crash]
+        .iter()
+        .filter(|e| e["kind"] == "chain_sent" && e["queue"] == "email-q")
+        .count();
+    assert_eq!(email_copies_before, 0);
+    // In the idempotent lane billing's repeat is skipped, not processed.
+    let skipped: Vec<&serde_json::Value> = trace
+        .iter()
+        .filter(|e| e["kind"] == "duplicate_skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["service"], "billing-2");
+}
+
+#[test]
+fn s24_a_shared_store_skips_the_repeat_a_private_store_misses() {
+    let trace = trace_of("s24-idempotent-consumers.yaml");
+    let skipped_by = |s: &str| {
+        trace
+            .iter()
+            .filter(|e| e["kind"] == "duplicate_skipped" && e["service"] == s)
+            .count()
+    };
+    assert_eq!(skipped_by("own-store-2"), 0);
+    assert_eq!(skipped_by("shared-store-2"), 1);
+    let why = trace
+        .iter()
+        .find(|e| e["kind"] == "duplicate_skipped" && e["service"] == "shared-store-2")
+        .map(|e| e["why"].as_str().unwrap_or("").to_string())
+        .unwrap();
+    assert!(why.contains("shared store payments-db"), "{why}");
+}
+
+#[test]
+fn lost_responses_read_as_reached_but_answer_lost() {
+    let trace = trace_of("s16-dedup-window.yaml");
+    for e in trace
+        .iter()
+        .filter(|e| e["kind"] == "lost" && e["response"] == true)
+    {
+        let why = e["why"].as_str().unwrap();
+        assert!(
+            why.starts_with("The request reached ") && why.contains("may retry"),
+            "{why}"
+        );
+        assert!(!why.contains("drop fault"), "{why}");
+    }
+}

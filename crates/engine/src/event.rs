@@ -378,7 +378,7 @@ impl EventKind {
                     (false, _) => format!("A request from {from} to {to} was lost ({}), so it never arrives; {from} will time out and may retry.", cause_text(*cause)),
                     // A receive's answer: the messages were handed out but never reached the consumer.
                     (true, true) => format!("The messages {to} received from {from} were lost on the way back ({}); {to} never sees them, so they stay in flight and reappear after the visibility timeout.", cause_text(*cause)),
-                    (true, false) => format!("The request reached {from} and was acted on, but the response to {to} was lost on the way back ({}); {to} will time out and may retry, repeating work that already happened.", cause_text(*cause)),
+                    (true, false) => format!("The request reached {from} and was acted on, but the response to {to} was lost on the way back ({}); {to} will time out and may retry, repeating a request that already succeeded.", cause_text(*cause)),
                 }
             }
             EventKind::SendStarted { service, target, link: _, call: _, attempt, arrive_at } => {
