@@ -944,7 +944,13 @@ impl App {
             _ => None,
         };
         let (vx, vy, vw, vh) = topo.view_box();
-        let view_box = format!("{vx} {vy} {vw} {vh}");
+        let mut view_box = String::new();
+        for (i, v) in [vx, vy, vw, vh].iter().enumerate() {
+            if i > 0 {
+                view_box.push(' ');
+            }
+            view_box.push_str(&(*v as i32).to_string());
+        }
         // Turned for a portrait phone: the stage takes the drawing's proportions, so the
         // topology fills the screen's width and the page scrolls instead of shrinking it.
         let stage_style = s.portrait().then(|| {

@@ -214,7 +214,11 @@ fn metrics(m: &MetricsView, hist: &MetricHistory, selected: &Selected) -> Html {
         }
     };
     let none = || html! {};
-    let mut tput = format!("{:.1}", m.throughput_per_s);
+    // One decimal without float formatting (which would add ~14 KB of core::fmt to the wasm).
+    let tenths = (m.throughput_per_s * 10.0).round().max(0.0) as u64;
+    let mut tput = (tenths / 10).to_string();
+    tput.push('.');
+    tput.push_str(&(tenths % 10).to_string());
     tput.push_str(" /s");
     let mut tput_label = String::from("Throughput (last ");
     tput_label.push_str(&fmt_secs(m.window_ms));
@@ -259,7 +263,7 @@ fn metrics(m: &MetricsView, hist: &MetricHistory, selected: &Selected) -> Html {
                     <h3>{"Expectations"}</h3>
                     <ul>{ for m.expectations.iter().map(|(text, verdict, why)| {
                         let (class, mark, sr) = match verdict {
-                            Verdict::Pending => ("pending", "… ", "pending until the run ends: "),
+                            Verdict::Pending => ("pending", "pending · ", "until the run ends: "),
                             Verdict::Pass => ("pass", "✔ ", "holds: "),
                             Verdict::Fail => ("fail", "✘ ", "does not hold: "),
                         };

@@ -11,7 +11,39 @@ use super::view::{
 use crate::engine::spec::{FaultAction, Node};
 use crate::engine::{EventKind, RunStop, ServiceId, Sim};
 use crate::scenario::{self, Scenario};
-use std::collections::BTreeMap;
+
+/// Engine node <-> index in the topology's nodes, which hold the services, then the queues,
+/// then the topics, each in id order (so no map is needed).
+#[derive(Default)]
+struct NodeIx {
+    services: usize,
+    queues: usize,
+    topics: usize,
+}
+
+impl NodeIx {
+    fn get(&self, n: &Node) -> Option<usize> {
+        let (base, id, count) = match *n {
+            Node::Service(id) => (0, id.0, self.services),
+            Node::Queue(id) => (self.services, id.0, self.queues),
+            Node::Topic(id) => (self.services + self.queues, id.0, self.topics),
+        };
+        ((id as usize) < count).then_some(base + id as usize)
+    }
+
+    fn node(&self, ix: usize) -> Option<Node> {
+        let (s, q) = (self.services, self.services + self.queues);
+        if ix < s {
+            Some(Node::Service(ServiceId(ix as u32)))
+        } else if ix < q {
+            Some(Node::Queue(crate::broker::QueueId((ix - s) as u32)))
+        } else if ix < q + self.topics {
+            Some(Node::Topic(crate::broker::TopicId((ix - q) as u32)))
+        } else {
+            None
+        }
+    }
+}
 
 /// Portrait layout: rows (110 apart in the scenario layout) become columns this much further
 /// apart, wider than the widest node; layers (220 apart) become rows this much closer.
@@ -149,9 +181,7 @@ pub struct Session {
     sim: Sim,
     topo: TopologyView,
     /// Engine node -> index in `topo.nodes`.
-    node_ix: BTreeMap<Node, usize>,
-    /// Edge key -> the engine link it stands for (for cut/heal).
-    edge_links: BTreeMap<String, u32>,
+    node_ix: NodeIx,
     tour: Vec<TourStep>,
     /// Index of the next tour step a playing run has not reached yet.
     tour_next: usize,
@@ -228,8 +258,7 @@ impl Session {
             scenario,
             sim,
             topo: TopologyView::default(),
-            node_ix: BTreeMap::new(),
-            edge_links: BTreeMap::new(),
+            node_ix: NodeIx::default(),
             tour,
             tour_next: 0,
             horizon: 0,
@@ -303,7 +332,10 @@ impl Session {
     }
 
     pub fn has_link(&self, edge_key: &str) -> bool {
-        self.edge_links.contains_key(edge_key)
+        self.topo
+            .edges
+            .iter()
+            .any(|e| e.key == edge_key && e.link.is_some())
     }
 
     pub fn tour(&self) -> &[TourStep] {
@@ -423,8 +455,8 @@ impl Session {
                 .map(role_of)
                 .unwrap_or("service");
             let (x, y) = pos(name);
-            self.node_ix
-                .insert(Node::Service(ServiceId(i as u32)), nodes.len());
+            debug_assert_eq!(i, self.node_ix.services);
+            self.node_ix.services += 1;
             nodes.push(NodeView {
                 name: name.clone(),
                 kind: NodeKind::Service(ServiceView {
@@ -443,8 +475,8 @@ impl Session {
                 .find(|q| &q.name == name)
                 .is_some_and(|q| q.is_fifo());
             let (x, y) = pos(name);
-            self.node_ix
-                .insert(Node::Queue(crate::broker::QueueId(i as u32)), nodes.len());
+            debug_assert_eq!(i, self.node_ix.queues);
+            self.node_ix.queues += 1;
             nodes.push(NodeView {
                 name: name.clone(),
                 kind: NodeKind::Queue(QueueView {
@@ -458,8 +490,8 @@ impl Session {
         for (i, name) in names.topics.iter().enumerate() {
             let t = self.scenario.topics.iter().find(|t| &t.name == name);
             let (x, y) = pos(name);
-            self.node_ix
-                .insert(Node::Topic(crate::broker::TopicId(i as u32)), nodes.len());
+            debug_assert_eq!(i, self.node_ix.topics);
+            self.node_ix.topics += 1;
             nodes.push(NodeView {
                 name: name.clone(),
                 kind: NodeKind::Topic(TopicView {
@@ -506,6 +538,7 @@ impl Session {
                 target: b,
                 kind,
                 cut: false,
+                link: None,
             });
         }
         for (i, l) in spec.links.iter().enumerate() {
@@ -514,10 +547,10 @@ impl Session {
                 names.node(l.target).to_string(),
             );
             for e in edges
-                .iter()
+                .iter_mut()
                 .filter(|e| (e.source == a && e.target == b) || (e.source == b && e.target == a))
             {
-                self.edge_links.insert(e.key.clone(), i as u32);
+                e.link = Some(i as u32);
             }
         }
         self.base = nodes.iter().map(|n| (n.x, n.y)).collect();
@@ -570,7 +603,11 @@ impl Session {
             .iter()
             .map(|n| self.lanes(&n.name))
             .collect();
-        for (node, &ix) in &self.node_ix {
+        for ix in 0..self.topo.nodes.len() {
+            let Some(node) = self.node_ix.node(ix) else {
+                continue;
+            };
+            let node = &node;
             let view = &mut self.topo.nodes[ix];
             match (node, &mut view.kind) {
                 (Node::Service(id), NodeKind::Service(s)) => {
@@ -598,7 +635,7 @@ impl Session {
             }
         }
         for e in &mut self.topo.edges {
-            e.cut = self.edge_links.get(&e.key).is_some_and(|&l| {
+            e.cut = e.link.is_some_and(|l| {
                 self.sim.link_state(crate::engine::LinkId(l))
                     == crate::engine::LinkState::Partitioned
             });
@@ -610,8 +647,7 @@ impl Session {
     pub fn transits(&self, out: &mut Vec<Transit>) {
         out.clear();
         for t in self.sim.world().transits() {
-            let (Some(&source), Some(&target)) =
-                (self.node_ix.get(&t.from), self.node_ix.get(&t.to))
+            let (Some(source), Some(target)) = (self.node_ix.get(&t.from), self.node_ix.get(&t.to))
             else {
                 continue;
             };
@@ -715,9 +751,12 @@ impl Session {
                 .ok_or_else(|| "no such service".to_string())
         };
         let link = |key: &str| -> Result<crate::engine::LinkId, String> {
-            self.edge_links
-                .get(key)
-                .map(|&l| crate::engine::LinkId(l))
+            self.topo
+                .edges
+                .iter()
+                .find(|e| e.key == key)
+                .and_then(|e| e.link)
+                .map(crate::engine::LinkId)
                 .ok_or_else(|| "this connection has no network link to cut".to_string())
         };
         let action = match cmd {
@@ -932,5 +971,111 @@ fn sim_metrics_placeholder() -> crate::engine::Metrics {
         services: Default::default(),
         links: Default::default(),
         connections: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preset(stem: &str) -> Session {
+        let path = format!(
+            "{}/static/scenarios/{stem}.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Session::open(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn node_indices_map_both_ways() {
+        let ix = NodeIx {
+            services: 2,
+            queues: 1,
+            topics: 1,
+        };
+        for i in 0..4 {
+            assert_eq!(ix.get(&ix.node(i).unwrap()), Some(i));
+        }
+        assert_eq!(ix.node(4), None);
+        assert_eq!(ix.get(&Node::Queue(crate::broker::QueueId(1))), None);
+    }
+
+    #[test]
+    fn a_journey_follows_the_origin_across_topic_copies() {
+        let mut s = preset("s11-pubsub-over-sqs");
+        s.run_until(3_000, 100_000);
+        // "order 1 created" matches billing-q and email-q: find its copy on email-q.
+        let email = s
+            .sim
+            .events()
+            .iter()
+            .find(|e| {
+                e.kind.message().is_some() && s.sim.explain(e).contains("email-q") && {
+                    e.kind.origin().is_some()
+                }
+            })
+            .and_then(|e| e.kind.message())
+            .expect("a copy reached email-q")
+            .0;
+        let (rows, copies) = s.journey(email);
+        assert!(copies.len() >= 2, "copies {copies:?}");
+        assert!(rows.iter().any(|r| r.text.contains("billing-q")));
+        assert!(rows.iter().any(|r| r.text.contains("email-q")));
+        // The other copy's journey is the same journey.
+        let other = *copies.iter().find(|&&m| m != email).unwrap();
+        assert_eq!(s.journey(other).1, copies);
+    }
+
+    #[test]
+    fn expectations_are_pending_until_the_run_ends() {
+        let mut s = preset("welcome");
+        assert!(
+            !s.scenario.expect.is_empty(),
+            "the welcome preset has expectations"
+        );
+        for _ in 0..5 {
+            s.step();
+        }
+        s.sync();
+        assert!(s
+            .metrics()
+            .expectations
+            .iter()
+            .all(|e| e.1 == Verdict::Pending));
+        while !s.finished() {
+            s.run_until(u64::MAX / 2, 1_000_000);
+        }
+        s.sync();
+        assert!(s
+            .metrics()
+            .expectations
+            .iter()
+            .all(|e| e.1 != Verdict::Pending));
+    }
+
+    #[test]
+    fn throughput_is_measured_over_the_last_ten_seconds() {
+        let mut s = preset("welcome");
+        let mut handled_at = Vec::new();
+        // The welcome run lasts 20 s.
+        for sec in 1..=20u64 {
+            s.run_until(sec * 1000, 1_000_000);
+            s.sync();
+            handled_at.push(s.metrics().handled);
+        }
+        let m = s.metrics();
+        assert_eq!(m.window_ms, THROUGHPUT_WINDOW_MS);
+        let recent = handled_at[19] - handled_at[9];
+        assert!(
+            (m.throughput_per_s - recent as f64 / 10.0).abs() < 1e-9,
+            "{} vs {recent}/10 at {} ms; samples {:?}",
+            m.throughput_per_s,
+            m.t_ms,
+            s.handled_samples
+        );
+        // Going back in time forgets the later samples.
+        s.seek(0);
+        s.sync();
+        assert_eq!(s.metrics().throughput_per_s, 0.0);
     }
 }

@@ -104,6 +104,8 @@ pub struct EdgeView {
     pub target: String,
     pub kind: EdgeKind,
     pub cut: bool,
+    /// The engine link this edge stands for (cut/heal), if the scenario has one.
+    pub link: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -136,7 +138,14 @@ impl TopologyView {
             (y1 - y0 + 2.0 * m).max(270.0),
         );
         let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-        (cx - w / 2.0, cy - h / 2.0, w, h)
+        // Whole units: the SVG attribute prints them without float formatting, and the dot
+        // canvas fits the very same numbers.
+        (
+            (cx - w / 2.0).round(),
+            (cy - h / 2.0).round(),
+            w.round(),
+            h.round(),
+        )
     }
 }
 
