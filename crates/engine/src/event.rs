@@ -286,6 +286,20 @@ fn cause_text(cause: LossCause) -> &'static str {
     }
 }
 
+/// A chance as a percentage in plain words ("25%", "0.5%"), from its integer parts per million.
+fn percent(chance: crate::broker::Chance) -> String {
+    let ppm = chance.0;
+    let (whole, rest) = (ppm / 10_000, ppm % 10_000);
+    if rest == 0 {
+        return format!("{whole}%");
+    }
+    let mut decimals = format!("{rest:04}");
+    while decimals.ends_with('0') {
+        decimals.pop();
+    }
+    format!("{whole}.{decimals}%")
+}
+
 fn fault_text(action: &FaultAction, names: &Names) -> String {
     match action {
         FaultAction::Crash { service } => format!("{} crashes", names.service(*service)),
@@ -304,17 +318,22 @@ fn fault_text(action: &FaultAction, names: &Names) -> String {
             drop,
             delay_ms,
         } => {
-            format!(
-                "link {} drops {} ppm of messages and delays the rest by {delay_ms} ms",
-                names.link(*link),
-                drop.0
-            )
+            if *delay_ms == 0 {
+                format!("link {} now loses {} of the messages crossing it", names.link(*link), percent(*drop))
+            } else {
+                format!(
+                    "link {} now loses {} of the messages crossing it and delays the rest by {}",
+                    names.link(*link),
+                    percent(*drop),
+                    Millis(*delay_ms)
+                )
+            }
         }
         FaultAction::Restore { link } => format!("link {} is back to normal", names.link(*link)),
         FaultAction::LoseResponses { link, chance } => format!(
-            "link {} loses {} ppm of responses: requests still do their work but callers may never hear back",
+            "link {} now loses {} of the responses coming back: requests still arrive and do their work, but the caller may never hear so",
             names.link(*link),
-            chance.0
+            percent(*chance)
         ),
         FaultAction::Pause { service, for_ms } => {
             format!("{} pauses for {} (nothing it does progresses meanwhile)", names.service(*service), Millis(*for_ms))
@@ -388,14 +407,18 @@ impl EventKind {
             EventKind::Sent { service, target, origin, n, attempt, message } => {
                 let id = message.map(|m| format!(" as {m}")).unwrap_or_default();
                 let retry = if *attempt > 1 { format!(" on attempt {attempt} (same deduplication id)") } else { String::new() };
-                format!("{} sent message #{n} (origin {origin}) to {}{id}{retry}.", s(*service), names.node(*target))
+                match target {
+                    Node::Service(_) => format!("{} got an OK answer from {} to request #{n} (origin {origin}){}.", s(*service), names.node(*target), if *attempt > 1 { format!(" on attempt {attempt}") } else { String::new() }),
+                    _ => format!("{} sent message #{n} (origin {origin}) to {}{id}{retry}.", s(*service), names.node(*target)),
+                }
             }
             EventKind::SendFailed { service, target, origin, attempt, failure, retry_at } => {
                 let next = match retry_at {
-                    Some(t) => format!("; it retries at {t} with the same origin and deduplication id"),
+                    Some(t) => format!("; it retries at {t} with the same message (and the same deduplication id, if it has one)"),
                     None => "; it gives up".into(),
                 };
-                format!("{}'s send of origin {origin} to {} failed on attempt {attempt}: {}{next}.", s(*service), names.node(*target), failure_text(*failure))
+                let what = if matches!(target, Node::Service(_)) { "call" } else { "send" };
+                format!("{}'s {what} (origin {origin}) to {} failed on attempt {attempt}: {}{next}.", s(*service), names.node(*target), failure_text(*failure))
             }
             EventKind::ChainSent { service, target, origin, message, failure } => match failure {
                 None => {
