@@ -1078,4 +1078,33 @@ mod tests {
         s.sync();
         assert_eq!(s.metrics().throughput_per_s, 0.0);
     }
+
+    #[test]
+    fn an_after_step_shows_when_its_condition_first_holds() {
+        let mut s = preset("s20-fifo-head-of-line");
+        let after = s
+            .tour
+            .iter()
+            .position(|t| t.after.is_some())
+            .expect("S20 has an `after:` step");
+        let mut stops = Vec::new();
+        // What the app does: advance per frame, sync at panel-refresh rate, ask for tour stops.
+        for t in (0..12_000u64).step_by(50) {
+            s.run_until(t, 1_000_000);
+            s.sync();
+            while let Some(stop) = s.tour_stop(t) {
+                stops.push((stop.index, t, s.metrics.services["worker-1"].received));
+            }
+        }
+        let (_, at, received) = *stops
+            .iter()
+            .find(|x| x.0 == after)
+            .expect("the after step showed");
+        assert!(received >= 1, "worker-1 had received {received} at {at} ms");
+        let order: Vec<usize> = stops.iter().map(|x| x.0).collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "steps in order: {order:?}"
+        );
+    }
 }
