@@ -101,3 +101,31 @@ test('screenshot: phone portrait 390x844', async () => {
   assert.deepEqual(appErrors(errors), []);
   await context.close();
 });
+
+test('screenshot: the inspector editing a subscription filter policy, with a validation message', async () => {
+  const { page, context, errors } = await open();
+  await page.getByRole('button', { name: 'Close the tour' }).click();
+  await page.locator('svg.topology g.edge.subscribe').first().focus();
+  await page.keyboard.press('Enter');
+  const policy = page.getByLabel('Filter policy (JSON)');
+  await policy.fill('{"type": ["order.shipped"], "region": "eu"}');
+  await policy.press('Tab');
+  await page.locator('.field.invalid .field-error').waitFor();
+  await screenshot(page, 'inspector-filter-policy');
+  assert.deepEqual(appErrors(errors), []);
+  await context.close();
+});
+
+test('screenshot: a fan-out journey selected (every copy highlighted)', async () => {
+  const { page, context, errors } = await open();
+  await page.getByRole('button', { name: 'Close the tour' }).click();
+  const hasAudit = () => page.evaluate(() => [...document.querySelectorAll('[role=log] li')].some((li) => /audit/.test(li.textContent) && li.querySelector('button.msg')));
+  for (let i = 0; i < 40 && !(await hasAudit()); i++) {
+    for (let k = 0; k < 5; k++) await btn(page, 'Step').click();
+  }
+  await page.locator('[role=log] li').filter({ hasText: 'audit' }).filter({ has: page.locator('button.msg') }).first().locator('button.msg').click();
+  await page.locator('section.journey').waitFor();
+  await screenshot(page, 'journey');
+  assert.deepEqual(appErrors(errors), []);
+  await context.close();
+});
