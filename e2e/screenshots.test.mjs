@@ -98,6 +98,15 @@ test('screenshot: phone portrait 390x844', async () => {
   await screenshot(page, 'phone');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `no horizontal scrolling at phone width (overflow ${overflow}px)`);
+  // The topology is drawn turned and fills the width: nodes are wide enough to read.
+  const node = await page.locator('svg.topology g.node.service rect').first().boundingBox();
+  assert.ok(node.width >= 90, `a service box is ${node.width}px wide on a phone`);
+  // The panels fold away under the stage and come back.
+  await page.getByRole('button', { name: 'Hide' }).click();
+  await page.waitForSelector('aside.side.collapsed');
+  assert.equal(await page.getByRole('log', { name: 'Event log' }).count(), 0);
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByRole('log', { name: 'Event log' }).waitFor();
   assert.deepEqual(appErrors(errors), []);
   await context.close();
 });

@@ -80,6 +80,7 @@ pub enum Msg {
     Import(String),
     CopyLink,
     DismissNotice,
+    TogglePanels,
     Notice(String),
     DismissError,
 }
@@ -133,6 +134,7 @@ pub struct App {
     /// The gallery preset being fetched.
     loading: Option<usize>,
     field_error: Option<FieldError>,
+    panels_open: bool,
     drag: Option<Drag>,
     link_picker: Option<(String, String)>,
     notice: Option<String>,
@@ -459,6 +461,7 @@ impl Component for App {
             tour: None,
             loading: None,
             field_error: None,
+            panels_open: true,
             drag: None,
             link_picker: None,
             notice: None,
@@ -828,7 +831,11 @@ impl App {
                     self.apply_edit(Edit::Connect { from, to, kind });
                 }
             }
-            Msg::Tab(t) => self.tab = t,
+            Msg::Tab(t) => {
+                self.tab = t;
+                self.panels_open = true;
+            }
+            Msg::TogglePanels => self.panels_open = !self.panels_open,
             Msg::Fault(cmd) => {
                 if let Some(s) = &mut self.session {
                     if let Err(msg) = s.inject(&cmd) {
@@ -1086,6 +1093,7 @@ impl App {
             history: &self.history,
             playing: self.playing,
             field_error: self.field_error.as_ref(),
+            open: self.panels_open,
         }
     }
 

@@ -26,6 +26,8 @@ pub struct SideProps<'a> {
     pub history: &'a MetricHistory,
     pub playing: bool,
     pub field_error: Option<&'a super::app::FieldError>,
+    /// Phones: the panel body can be folded away under the stage (the tabs stay).
+    pub open: bool,
 }
 
 /// How many log rows are in the DOM at once: the newest ones up to the current event. While
@@ -49,14 +51,18 @@ pub fn side(ctx: &Context<App>, p: SideProps<'_>) -> Html {
         Tab::Text => text(ctx, &p),
     };
     html! {
-        <aside class="side">
-            <div class="tabs" role="tablist" aria-label="Panels">
-                { tab(Tab::Log, "Log", "tab-log") }
-                { tab(Tab::Metrics, "Metrics", "tab-metrics") }
-                { tab(Tab::Inspect, "Inspector", "tab-inspect") }
-                { tab(Tab::Text, "Text", "tab-text") }
+        <aside class={classes!("side", (!p.open).then_some("collapsed"))}>
+            <div class="side-head">
+                <div class="tabs" role="tablist" aria-label="Panels">
+                    { tab(Tab::Log, "Log", "tab-log") }
+                    { tab(Tab::Metrics, "Metrics", "tab-metrics") }
+                    { tab(Tab::Inspect, "Inspector", "tab-inspect") }
+                    { tab(Tab::Text, "Text", "tab-text") }
+                </div>
+                <button type="button" class="panels-toggle" aria-expanded={p.open.to_string()} aria-controls="side-panel"
+                    onclick={link.callback(|_| Msg::TogglePanels)}>{ if p.open { "Hide" } else { "Show" } }</button>
             </div>
-            <div class="tabpanel" role="tabpanel" tabindex="0" key={match p.tab { Tab::Log => "log", Tab::Metrics => "metrics", Tab::Inspect => "inspect", Tab::Text => "text" }}>{ body }</div>
+            <div class="tabpanel" id="side-panel" role="tabpanel" tabindex="0" key={match p.tab { Tab::Log => "log", Tab::Metrics => "metrics", Tab::Inspect => "inspect", Tab::Text => "text" }}>{ body }</div>
         </aside>
     }
 }
