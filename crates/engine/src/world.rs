@@ -2105,27 +2105,26 @@ impl World {
         }
     }
 
+    /// Count `matched` and schedule every fault it triggers as the next action at this time.
     fn bump_trigger(&mut self, matched: EventMatch) {
-        if !self.statics.has_event_triggers {
-            return;
-        }
-        let statics = self.statics.clone();
-        for (i, fault) in statics.faults.iter().enumerate() {
-            if let Trigger::AfterEvent { kind, nth } = &fault.at {
-                if *kind == matched {
-                    self.fault_counts[i] += 1;
-                    if self.fault_counts[i] == *nth {
-                        self.agenda
-                            .push(self.now, Action::Fault { index: i as u32 });
-                    }
-                }
-            }
-        }
+        self.count_trigger(matched, |world, index, _| {
+            world.agenda.push(world.now, Action::Fault { index })
+        });
     }
 
     /// Count `matched` and apply every fault it triggers immediately (not as a later action),
     /// so the fault lands between two steps of the running handler.
     fn fire_triggers_now(&mut self, matched: EventMatch) {
+        self.count_trigger(matched, |world, _, action| world.apply_fault(action, false));
+    }
+
+    /// The one counter behind `after:` triggers: counts `matched` against every fault waiting
+    /// for it and calls `fire` for each fault whose count has just reached its `nth`.
+    fn count_trigger(
+        &mut self,
+        matched: EventMatch,
+        mut fire: impl FnMut(&mut World, u32, &FaultAction),
+    ) {
         if !self.statics.has_event_triggers {
             return;
         }
@@ -2135,7 +2134,7 @@ impl World {
                 if *kind == matched {
                     self.fault_counts[i] += 1;
                     if self.fault_counts[i] == *nth {
-                        self.apply_fault(&fault.action, false);
+                        fire(self, i as u32, &fault.action);
                     }
                 }
             }
