@@ -54,18 +54,10 @@ pub(crate) fn create_all(broker: &mut Broker, spec: &WorldSpec) -> Result<(), Bu
     Ok(())
 }
 
-fn attributes(template: &MessageTemplate) -> crate::broker::MessageAttributes {
-    template
-        .attributes
-        .iter()
-        .map(|(k, v)| (k.clone(), AttributeValue::string(v.clone())))
-        .collect()
-}
-
 fn send_request(message: &MessageTemplate, meta: MessageMeta) -> SendRequest {
     SendRequest {
         body: message.body.clone(),
-        attributes: attributes(message),
+        attributes: string_attributes(message.attributes.iter().cloned()),
         delay_s: None,
         group_id: message.group_id.clone(),
         dedup_id: message.dedup_id.clone(),
@@ -73,19 +65,23 @@ fn send_request(message: &MessageTemplate, meta: MessageMeta) -> SendRequest {
     }
 }
 
+/// String message attributes as the broker takes them. Inserted one by one: `collect` sorts
+/// through a temporary Vec first. A repeated name keeps its last value either way.
+fn string_attributes(
+    attributes: impl IntoIterator<Item = (String, String)>,
+) -> crate::broker::MessageAttributes {
+    let mut map = crate::broker::MessageAttributes::new();
+    for (k, v) in attributes {
+        map.insert(k, AttributeValue::string(v));
+    }
+    map
+}
+
 /// Moves the rendered message into the request (no second copy of the strings).
 fn into_send_request(message: MessageTemplate, meta: MessageMeta) -> SendRequest {
     SendRequest {
         body: message.body,
-        attributes: {
-            // Inserted one by one: `collect` sorts through a temporary Vec first. A repeated
-            // name keeps its last value either way.
-            let mut map = crate::broker::MessageAttributes::new();
-            for (k, v) in message.attributes {
-                map.insert(k, AttributeValue::string(v));
-            }
-            map
-        },
+        attributes: string_attributes(message.attributes),
         delay_s: None,
         group_id: message.group_id,
         dedup_id: message.dedup_id,
@@ -124,15 +120,7 @@ pub(crate) fn publish(
 ) -> Result<(), ErrorCode> {
     let request = PublishRequest {
         body: message.body,
-        attributes: {
-            // Inserted one by one: `collect` sorts through a temporary Vec first. A repeated
-            // name keeps its last value either way.
-            let mut map = crate::broker::MessageAttributes::new();
-            for (k, v) in message.attributes {
-                map.insert(k, AttributeValue::string(v));
-            }
-            map
-        },
+        attributes: string_attributes(message.attributes),
         group_id: message.group_id,
         dedup_id: message.dedup_id,
         meta: MessageMeta { origin, created_at },
@@ -423,7 +411,7 @@ pub(crate) fn client_call(
             let params = template_json(message);
             let request = PublishRequest {
                 body: message.body.clone(),
-                attributes: attributes(message),
+                attributes: string_attributes(message.attributes.iter().cloned()),
                 group_id: message.group_id.clone(),
                 dedup_id: message.dedup_id.clone(),
                 meta: origin(),
