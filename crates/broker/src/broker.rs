@@ -144,14 +144,13 @@ impl Broker {
                 ));
             };
             if dlq.fifo != cfg.is_fifo() {
-                let (this, that) = if cfg.is_fifo() {
-                    ("FIFO", "FIFO")
-                } else {
-                    ("standard", "standard")
-                };
+                let kind = if cfg.is_fifo() { "FIFO" } else { "standard" };
                 return Err(ApiError::new(
                     ErrorCode::InvalidParameterValue,
-                    format!("{}: the dead-letter queue of a {this} queue must also be a {that} queue, and {} is not", cfg.name, dlq.cfg.name),
+                    format!(
+                        "{}: the dead-letter queue of a {kind} queue must also be a {kind} queue, and {} is not",
+                        cfg.name, dlq.cfg.name
+                    ),
                 ));
             }
         }
