@@ -50,29 +50,12 @@ impl Scenario {
         self.services.iter().any(|s| s.name == name)
     }
 
-    /// Every link: the declared ones in file order, then one per pair of nodes that talk to each
-    /// other without a declared link (rpc between services, messaging to queues and topics).
-    pub fn links_resolved(&self) -> Vec<ResolvedLink> {
-        let mut links: Vec<ResolvedLink> = self
-            .links
-            .iter()
-            .map(|l| ResolvedLink {
-                from: l.from.clone(),
-                to: l.to.clone(),
-                kind: l
-                    .kind
-                    .unwrap_or(if self.is_service(&l.from) && self.is_service(&l.to) {
-                        LinkKind::Rpc
-                    } else {
-                        LinkKind::Messaging
-                    }),
-                latency: l.latency,
-                loss: l.loss,
-                timeout: l.timeout,
-                implied: false,
-            })
-            .collect();
-        let mut talk: Vec<(String, String)> = Vec::new();
+    /// Who sends to whom because of a service, by name, services in file order: a producer to
+    /// its target, a consumer's queue to the consumer, a client to the queues and topics it
+    /// calls, handler steps to what they call, send to or publish to. The order decides the ids
+    /// of implied links, so it must not change.
+    pub(crate) fn service_talk(&self) -> Vec<(String, String)> {
+        let mut talk = Vec::new();
         for s in &self.services {
             if let Some(p) = &s.producer {
                 talk.push((s.name.clone(), p.to.clone()));
@@ -98,6 +81,32 @@ impl Scenario {
                 }
             }
         }
+        talk
+    }
+
+    /// Every link: the declared ones in file order, then one per pair of nodes that talk to each
+    /// other without a declared link (rpc between services, messaging to queues and topics).
+    pub fn links_resolved(&self) -> Vec<ResolvedLink> {
+        let mut links: Vec<ResolvedLink> = self
+            .links
+            .iter()
+            .map(|l| ResolvedLink {
+                from: l.from.clone(),
+                to: l.to.clone(),
+                kind: l
+                    .kind
+                    .unwrap_or(if self.is_service(&l.from) && self.is_service(&l.to) {
+                        LinkKind::Rpc
+                    } else {
+                        LinkKind::Messaging
+                    }),
+                latency: l.latency,
+                loss: l.loss,
+                timeout: l.timeout,
+                implied: false,
+            })
+            .collect();
+        let mut talk = self.service_talk();
         for t in &self.topics {
             for sub in &t.subscriptions {
                 if let Some(svc) = &sub.service {

@@ -84,32 +84,7 @@ impl Scenario {
 
     /// Directed "work flows from a to b" pairs, by name (used by the layout and the UI's arrows).
     pub fn flow_edges(&self) -> Vec<(String, String)> {
-        let mut edges = Vec::new();
-        for s in &self.services {
-            if let Some(p) = &s.producer {
-                edges.push((s.name.clone(), p.to.clone()));
-            }
-            if let Some(c) = &s.client {
-                for call in &c.calls {
-                    if let Some(q) = call.queue.as_ref().or(call.topic.as_ref()) {
-                        edges.push((s.name.clone(), q.clone()));
-                    }
-                }
-            }
-            let steps = s
-                .consumer
-                .iter()
-                .flat_map(|c| c.steps.iter())
-                .chain(s.rpc_server.iter().flat_map(|r| r.steps.iter()));
-            for a in steps {
-                if let Some(t) = a.call.as_ref().or(a.send.as_ref()).or(a.publish.as_ref()) {
-                    edges.push((s.name.clone(), t.clone()));
-                }
-            }
-            if let Some(c) = &s.consumer {
-                edges.push((c.queue.clone(), s.name.clone()));
-            }
-        }
+        let mut edges = self.service_talk();
         for q in &self.queues {
             if let Some(d) = &q.dead_letter {
                 edges.push((q.name.clone(), d.queue.clone()));
