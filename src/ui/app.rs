@@ -85,6 +85,9 @@ pub enum Msg {
     DismissError,
 }
 
+/// The requestAnimationFrame callback (re-arms itself each frame).
+type FrameCallback = Closure<dyn FnMut(f64)>;
+
 /// An inspector edit that was refused: shown beside its field until the next edit or selection.
 pub struct FieldError {
     pub target: Selected,
@@ -146,7 +149,7 @@ pub struct App {
     stage: NodeRef,
     canvas: NodeRef,
     svg: NodeRef,
-    raf: Option<(i32, Closure<dyn FnMut(f64)>)>,
+    raf: Option<(i32, FrameCallback)>,
     keys: Option<Closure<dyn FnMut(KeyboardEvent)>>,
     history: panels::MetricHistory,
 }
@@ -425,10 +428,8 @@ impl App {
                 self.drag = None;
                 return true;
             }
-            "Delete" | "Backspace" => {
-                if self.selected != Selected::None {
-                    link.send_message(Msg::Edit(Edit::Delete(self.selected.clone())));
-                }
+            "Delete" | "Backspace" if self.selected != Selected::None => {
+                link.send_message(Msg::Edit(Edit::Delete(self.selected.clone())));
             }
             _ => {}
         }
@@ -1055,8 +1056,7 @@ impl App {
             self.keys = Some(keys);
             // The animation loop re-arms itself every frame; it lives as long as the app.
             let link = ctx.link().clone();
-            let holder: std::rc::Rc<std::cell::RefCell<Option<Closure<dyn FnMut(f64)>>>> =
-                Default::default();
+            let holder: std::rc::Rc<std::cell::RefCell<Option<FrameCallback>>> = Default::default();
             let inner = holder.clone();
             let cb = Closure::<dyn FnMut(f64)>::new(move |ts: f64| {
                 link.send_message(Msg::Frame(ts));
@@ -1088,6 +1088,7 @@ impl App {
             tab: self.tab,
             selected: &self.selected,
             message: self.message,
+            journey: &self.journey,
             draft: &self.draft,
             draft_errors: &self.draft_errors,
             history: &self.history,

@@ -21,6 +21,8 @@ pub struct SideProps<'a> {
     pub tab: Tab,
     pub selected: &'a Selected,
     pub message: Option<u64>,
+    /// Message ids of every copy in the selected message's journey (sorted).
+    pub journey: &'a [u64],
     pub draft: &'a str,
     pub draft_errors: &'a [String],
     pub history: &'a MetricHistory,
@@ -135,7 +137,7 @@ fn log(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
                         html! { <button type="button" class="msg" aria-label={aria} onclick={link.callback(move |_| Msg::SelectMessage(Some(m)))}>{ l }</button> }
                     });
                     html! {
-                        <li key={e.index.to_string()} class={classes!(e.fault.then_some("fault"), (msg.is_some() && msg == p.message).then_some("hl"))}>
+                        <li key={e.index.to_string()} class={classes!(e.fault.then_some("fault"), msg.is_some_and(|m| p.journey.binary_search(&m).is_ok()).then_some("hl"))}>
                             <button type="button" class="jump" {onclick}>
                                 <time>{ fmt_ms(e.t_ms) }</time>{" "}<span>{ e.text.clone() }</span>
                             </button>

@@ -603,7 +603,7 @@ impl Session {
             .iter()
             .map(|n| self.lanes(&n.name))
             .collect();
-        for ix in 0..self.topo.nodes.len() {
+        for (ix, lanes) in lanes.into_iter().enumerate() {
             let Some(node) = self.node_ix.node(ix) else {
                 continue;
             };
@@ -629,7 +629,7 @@ impl Session {
                         q.delayed = c.delayed as u32;
                         q.dead_lettered = c.dead_lettered as u32;
                     }
-                    q.lanes = lanes[ix].clone();
+                    q.lanes = lanes;
                 }
                 _ => {}
             }
