@@ -205,6 +205,20 @@ impl Statics {
             _ => None,
         }
     }
+
+    /// The handler chain a consumer or RPC server runs per message or call (empty otherwise).
+    pub fn chain(&self, service: ServiceId) -> &[Step] {
+        match self
+            .spec
+            .services
+            .get(service.0 as usize)
+            .map(|s| &s.behaviour)
+        {
+            Some(Behaviour::RpcServer(RpcServerSpec { chain, .. }))
+            | Some(Behaviour::Consumer(ConsumerSpec { chain, .. })) => chain,
+            _ => &[],
+        }
+    }
 }
 
 fn validate(spec: &WorldSpec) -> Result<(), BuildError> {

@@ -17,8 +17,8 @@ use crate::event::{EventKind, Failure, LossCause, WorkOutcome};
 use crate::ids::{LinkId, ServiceId};
 use crate::metrics::{QueueSamples, ServiceMetrics};
 use crate::spec::{
-    Behaviour, ConsumerSpec, EventMatch, FaultAction, LinkKind, MessageTemplate, Node, Overflow,
-    RpcServerSpec, Schedule, Step, Target, Trigger, WorldSpec,
+    Behaviour, EventMatch, FaultAction, LinkKind, MessageTemplate, Node, Overflow, Schedule, Step,
+    Target, Trigger, WorldSpec,
 };
 use crate::statics::Statics;
 
@@ -1336,22 +1336,10 @@ impl World {
         }
     }
 
-    fn chain_of(&self, service: ServiceId) -> &[Step] {
-        match &self.statics.spec.services[service.ix()].behaviour {
-            Behaviour::RpcServer(RpcServerSpec { chain, .. })
-            | Behaviour::Consumer(ConsumerSpec { chain, .. }) => chain,
-            _ => &[],
-        }
-    }
-
     /// Run the job's chain from its current step until it must wait (a call) or ends.
     fn run_chain(&mut self, service: ServiceId, job_no: u64) {
         let statics = self.statics.clone();
-        let chain = match &statics.spec.services[service.ix()].behaviour {
-            Behaviour::RpcServer(RpcServerSpec { chain, .. })
-            | Behaviour::Consumer(ConsumerSpec { chain, .. }) => chain.as_slice(),
-            _ => &[],
-        };
+        let chain = statics.chain(service);
         loop {
             let Some(ix) = self.job_index(service, job_no) else {
                 return;
@@ -1459,7 +1447,7 @@ impl World {
             return;
         };
         let statics = self.statics.clone();
-        let chain = self.chain_of_static(&statics, service);
+        let chain = statics.chain(service);
         let job = &mut self.services[service.ix()].jobs[ix];
         let step = chain.get(job.step as usize).cloned();
         match failure {
@@ -1491,14 +1479,6 @@ impl World {
                     self.finish_job(service, job_no, Some(failure));
                 }
             }
-        }
-    }
-
-    fn chain_of_static<'a>(&self, statics: &'a Statics, service: ServiceId) -> &'a [Step] {
-        match &statics.spec.services[service.ix()].behaviour {
-            Behaviour::RpcServer(RpcServerSpec { chain, .. })
-            | Behaviour::Consumer(ConsumerSpec { chain, .. }) => chain,
-            _ => &[],
         }
     }
 
@@ -1860,7 +1840,7 @@ impl World {
     }
 
     fn consumer_work_done(&mut self, service: ServiceId, job: u64) {
-        if self.chain_of(service).is_empty() {
+        if self.statics.chain(service).is_empty() {
             self.consumer_finish(service, job, None);
         } else {
             self.run_chain(service, job);
