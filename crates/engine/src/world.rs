@@ -1,6 +1,7 @@
 //! `World`: every piece of mutable simulation state (services Vec-by-id, links, the broker, the
-//! agenda, the one Rng, in-flight calls) and the single `step` that pops the earliest action,
-//! applies it and records what happened as `EventKind`s. `World: Clone` is the checkpoint.
+//! agenda, the one Rng, in-flight calls) and `advance`, which pops the earliest action, runs it
+//! through `apply` (the single match over actions) and records what happened as `EventKind`s.
+//! `World: Clone` is the checkpoint.
 //!
 //! Never does I/O or reads a clock; every random choice goes through `World::rng`.
 
@@ -226,7 +227,8 @@ pub struct World {
     pub(crate) rng: Rng,
     pub(crate) calls: Vec<Option<Call>>,
     pub(crate) free_calls: Vec<u32>,
-    /// Received batches travelling to consumers: (departure, arrival, queue, consumer).
+    /// Received batches travelling to consumers: (departure, arrival, queue, consumer, batch
+    /// number in that consumer's `ConsumerState::batches`).
     pub(crate) deliveries: Vec<(Millis, Millis, QueueId, ServiceId, u32)>,
     pub(crate) next_origin: u64,
     pub(crate) next_call: u64,
