@@ -1,7 +1,9 @@
 //! The root component: owns the session (scenario + engine), playback, selection and editing
 //! history; turns user input into commands for the session and renders view-models.
 //! Per animation frame it advances the engine in a bounded slice and redraws the dot canvas
-//! without touching the virtual DOM; Yew re-renders only when the run position changed.
+//! without touching the virtual DOM (it sets `data-dots` / `data-draw-us` on the canvas for the
+//! frame benchmark); Yew re-renders only when the run position changed, at most every 120 ms
+//! while playing, and the session's view-models are rebuilt (`Session::sync`) just before.
 
 use super::codec::{self, SharedState};
 use super::dots;

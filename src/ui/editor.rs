@@ -244,10 +244,18 @@ impl Session {
                     });
                 }
                 let t = s.topics.iter().find(|x| &x.name == name)?;
+                let mut fields = vec![text_field("name", "Name", &t.name, None)];
+                if t.is_fifo() {
+                    fields.push(bool_field(
+                        "topic.content_based_deduplication",
+                        "Content-based deduplication",
+                        t.content_based_deduplication,
+                    ));
+                }
                 Some(Inspectable {
                     title: t.name.clone(),
                     kind: if t.is_fifo() { "FIFO topic" } else { "Topic" },
-                    fields: vec![text_field("name", "Name", &t.name, None)],
+                    fields,
                     faults: vec![],
                 })
             }
@@ -917,6 +925,12 @@ fn set(s: &mut Scenario, target: &Selected, key: &str, v: &str) -> Result<(), St
                     .error_rate = Percent::parse(v).ok_or("Write a percentage such as 5%.")?
             }
             _ => {}
+        }
+        return Ok(());
+    }
+    if let Some(t) = s.topics.iter_mut().find(|x| x.name == name) {
+        if key == "topic.content_based_deduplication" {
+            t.content_based_deduplication = v == "true";
         }
         return Ok(());
     }

@@ -1,5 +1,5 @@
-//! Thin browser helpers: storage, location hash, downloads, clipboard, media queries, the panic
-//! banner. Every call tolerates a missing API (private mode, old browsers) by doing nothing.
+//! Thin browser helpers: storage, location hash, downloads, clipboard, media queries, fetching
+//! presets, the PNG export, the panic banner. Every call tolerates a missing API (private mode, old browsers) by doing nothing.
 
 use web_sys::wasm_bindgen::{JsCast, JsValue};
 

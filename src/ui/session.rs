@@ -1,6 +1,8 @@
 //! The bridge between the UI and the engine crates: one loaded scenario, its running `Sim`, and
 //! the view-models built from what they report. Editor actions produce a new scenario text
 //! (through `Scenario` + `to_yaml`); faults go to `Sim::inject`. No simulation logic here.
+//! Engine moves only mark the view-models dirty; `sync` rebuilds them (metrics, lanes, windowed
+//! throughput, expectation verdicts, `after:` tour conditions) at panel-refresh rate.
 
 use super::geometry::group_colour;
 use super::topology::Selected;
