@@ -7,7 +7,8 @@ use crate::broker::{QueueId, SubscriptionTarget, TopicId};
 use crate::ids::{LinkId, ServiceId};
 use crate::spec::{
     ApiCall, Behaviour, ConsumerSpec, EventMatch, FaultAction, FaultSpec, Limits, LinkKind,
-    LinkSpec, MessageTemplate, Node, ProducerSpec, RpcServerSpec, Step, Target, Trigger, WorldSpec,
+    LinkSpec, MessageTemplate, Node, ProducerSpec, RpcServerSpec, ScriptSpec, ServiceSpec, Step,
+    Target, Trigger, WorldSpec,
 };
 use crate::world::{build_error, BuildError};
 
@@ -221,13 +222,12 @@ impl Statics {
     }
 }
 
+/// Refuses a spec the engine could not run: sizes over the playground limits, ids out of range,
+/// calls without an rpc link, SQS parameters out of range. The first problem wins (the scenario
+/// crate reports every problem with positions; this is the engine's own guard).
 fn validate(spec: &WorldSpec) -> Result<(), BuildError> {
-    let n_services = spec.services.len() as u64;
-    let n_queues = spec.queues.len() as u64;
-    let n_topics = spec.topics.len() as u64;
-    let n_links = spec.links.len() as u64;
-    if n_services > MAX_SERVICES as u64
-        || n_links > MAX_LINKS as u64
+    if spec.services.len() as u64 > MAX_SERVICES as u64
+        || spec.links.len() as u64 > MAX_LINKS as u64
         || spec.faults.len() as u64 > MAX_FAULTS as u64
     {
         return Err(build_error(format!(
@@ -239,38 +239,129 @@ fn validate(spec: &WorldSpec) -> Result<(), BuildError> {
             "limits too large: until <= {MAX_UNTIL_MS} ms, max_events <= {MAX_EVENTS}"
         )));
     }
-    let service_ok = |s: ServiceId| (s.0 as u64) < n_services;
-    let queue_ok = |q: QueueId| (q.0 as u64) < n_queues;
-    let topic_ok = |t: TopicId| (t.0 as u64) < n_topics;
-    let node_ok = |n: Node| match n {
-        Node::Service(s) => service_ok(s),
-        Node::Queue(q) => queue_ok(q),
-        Node::Topic(t) => topic_ok(t),
-    };
-    let target_ok = |t: Target| match t {
-        Target::Queue(q) => queue_ok(q),
-        Target::Topic(t) => topic_ok(t),
-        Target::Service(s) => service_ok(s),
-    };
-    let has_rpc_link = |a: ServiceId, b: ServiceId| {
-        spec.links.iter().any(|l| {
+    let check = Checker { spec };
+    check.links()?;
+    for (i, service) in spec.services.iter().enumerate() {
+        check.service(ServiceId(i as u32), service)?;
+    }
+    check.faults()
+}
+
+/// The id checks `validate` runs against one spec.
+struct Checker<'a> {
+    spec: &'a WorldSpec,
+}
+
+impl Checker<'_> {
+    fn service_ok(&self, s: ServiceId) -> bool {
+        (s.0 as u64) < self.spec.services.len() as u64
+    }
+    fn queue_ok(&self, q: QueueId) -> bool {
+        (q.0 as u64) < self.spec.queues.len() as u64
+    }
+    fn topic_ok(&self, t: TopicId) -> bool {
+        (t.0 as u64) < self.spec.topics.len() as u64
+    }
+    fn node_ok(&self, n: Node) -> bool {
+        match n {
+            Node::Service(s) => self.service_ok(s),
+            Node::Queue(q) => self.queue_ok(q),
+            Node::Topic(t) => self.topic_ok(t),
+        }
+    }
+    fn target_ok(&self, t: Target) -> bool {
+        match t {
+            Target::Queue(q) => self.queue_ok(q),
+            Target::Topic(t) => self.topic_ok(t),
+            Target::Service(s) => self.service_ok(s),
+        }
+    }
+    fn has_rpc_link(&self, a: ServiceId, b: ServiceId) -> bool {
+        self.spec.links.iter().any(|l| {
             l.kind == LinkKind::Rpc
                 && ((l.source, l.target) == (Node::Service(a), Node::Service(b))
                     || (l.source, l.target) == (Node::Service(b), Node::Service(a)))
         })
-    };
-    for (i, link) in spec.links.iter().enumerate() {
-        if !node_ok(link.source) || !node_ok(link.target) {
-            return Err(build_error(format!("links[{i}]: unknown endpoint")));
+    }
+    fn service_name(&self, s: ServiceId) -> &str {
+        &self.spec.services[s.0 as usize].name
+    }
+
+    fn links(&self) -> Result<(), BuildError> {
+        for (i, link) in self.spec.links.iter().enumerate() {
+            if !self.node_ok(link.source) || !self.node_ok(link.target) {
+                return Err(build_error(format!("links[{i}]: unknown endpoint")));
+            }
+            if link.latency_ms_min > link.latency_ms_max {
+                return Err(build_error(format!(
+                    "links[{i}]: latency min {} > max {}",
+                    link.latency_ms_min, link.latency_ms_max
+                )));
+            }
         }
-        if link.latency_ms_min > link.latency_ms_max {
-            return Err(build_error(format!(
-                "links[{i}]: latency min {} > max {}",
-                link.latency_ms_min, link.latency_ms_max
-            )));
+        Ok(())
+    }
+
+    fn service(&self, me: ServiceId, service: &ServiceSpec) -> Result<(), BuildError> {
+        let name = &service.name;
+        match &service.behaviour {
+            Behaviour::Idle => Ok(()),
+            Behaviour::Producer(p) => self.producer(name, me, p),
+            Behaviour::Consumer(c) => self.consumer(name, me, c),
+            Behaviour::RpcServer(s) => self.chain(name, me, &s.chain),
+            Behaviour::ScriptedClient(script) => self.script(name, script),
         }
     }
-    let check_chain = |name: &str, me: ServiceId, chain: &[Step]| -> Result<(), BuildError> {
+
+    fn producer(&self, name: &str, me: ServiceId, p: &ProducerSpec) -> Result<(), BuildError> {
+        if !self.target_ok(p.target) {
+            return Err(build_error(format!(
+                "service {name}: producer target does not exist"
+            )));
+        }
+        if let Target::Service(s) = p.target {
+            if !self.has_rpc_link(me, s) {
+                return Err(build_error(format!(
+                    "service {name}: calls {} but no rpc link connects them",
+                    self.service_name(s)
+                )));
+            }
+        }
+        if p.timeout_ms == 0 {
+            return Err(build_error(format!(
+                "service {name}: producer timeout_ms must be > 0"
+            )));
+        }
+        Ok(())
+    }
+
+    fn consumer(&self, name: &str, me: ServiceId, c: &ConsumerSpec) -> Result<(), BuildError> {
+        if !self.queue_ok(c.queue) {
+            return Err(build_error(format!(
+                "service {name}: consumer queue does not exist"
+            )));
+        }
+        if !(1..=10).contains(&c.batch_size) {
+            return Err(build_error(format!(
+                "service {name}: batch_size must be 1..=10 (SQS MaxNumberOfMessages)"
+            )));
+        }
+        if c.wait_ms > 20_000 {
+            return Err(build_error(format!(
+                "service {name}: wait must be at most 20 s (SQS WaitTimeSeconds)"
+            )));
+        }
+        if let Some(store) = &c.idempotency_store {
+            if store.is_empty() || store.len() > 80 {
+                return Err(build_error(format!(
+                    "service {name}: an idempotency store name has 1..=80 characters"
+                )));
+            }
+        }
+        self.chain(name, me, &c.chain)
+    }
+
+    fn chain(&self, name: &str, me: ServiceId, chain: &[Step]) -> Result<(), BuildError> {
         if chain.len() as u64 > MAX_CHAIN_STEPS as u64 {
             return Err(build_error(format!(
                 "service {name}: at most {MAX_CHAIN_STEPS} chain steps"
@@ -279,130 +370,84 @@ fn validate(spec: &WorldSpec) -> Result<(), BuildError> {
         for step in chain {
             match step {
                 Step::Call { service, .. } => {
-                    if !service_ok(*service) {
+                    if !self.service_ok(*service) {
                         return Err(build_error(format!(
                             "service {name}: chain calls an unknown service"
                         )));
                     }
-                    if !has_rpc_link(me, *service) {
+                    if !self.has_rpc_link(me, *service) {
                         return Err(build_error(format!(
                             "service {name}: chain calls {} but no rpc link connects them",
-                            spec.services[service.0 as usize].name
+                            self.service_name(*service)
                         )));
                     }
                 }
-                Step::Send { queue, .. } if !queue_ok(*queue) => {
+                Step::Send { queue, .. } if !self.queue_ok(*queue) => {
                     return Err(build_error(format!("service {name}: unknown queue")))
                 }
-                Step::Publish { topic, .. } if !topic_ok(*topic) => {
+                Step::Publish { topic, .. } if !self.topic_ok(*topic) => {
                     return Err(build_error(format!("service {name}: unknown topic")))
                 }
                 _ => {}
             }
         }
         Ok(())
-    };
-    for (i, service) in spec.services.iter().enumerate() {
-        let me = ServiceId(i as u32);
-        let name = &service.name;
-        match &service.behaviour {
-            Behaviour::Idle => {}
-            Behaviour::Producer(p) => {
-                if !target_ok(p.target) {
-                    return Err(build_error(format!(
-                        "service {name}: producer target does not exist"
-                    )));
-                }
-                if let Target::Service(s) = p.target {
-                    if !has_rpc_link(me, s) {
-                        return Err(build_error(format!(
-                            "service {name}: calls {} but no rpc link connects them",
-                            spec.services[s.0 as usize].name
-                        )));
-                    }
-                }
-                if p.timeout_ms == 0 {
-                    return Err(build_error(format!(
-                        "service {name}: producer timeout_ms must be > 0"
-                    )));
-                }
-            }
-            Behaviour::Consumer(c) => {
-                if !queue_ok(c.queue) {
-                    return Err(build_error(format!(
-                        "service {name}: consumer queue does not exist"
-                    )));
-                }
-                if !(1..=10).contains(&c.batch_size) {
-                    return Err(build_error(format!(
-                        "service {name}: batch_size must be 1..=10 (SQS MaxNumberOfMessages)"
-                    )));
-                }
-                if c.wait_ms > 20_000 {
-                    return Err(build_error(format!(
-                        "service {name}: wait must be at most 20 s (SQS WaitTimeSeconds)"
-                    )));
-                }
-                if let Some(store) = &c.idempotency_store {
-                    if store.is_empty() || store.len() > 80 {
-                        return Err(build_error(format!(
-                            "service {name}: an idempotency store name has 1..=80 characters"
-                        )));
-                    }
-                }
-                check_chain(name, me, &c.chain)?;
-            }
-            Behaviour::RpcServer(s) => check_chain(name, me, &s.chain)?,
-            Behaviour::ScriptedClient(script) => {
-                if script.calls.len() as u64 > MAX_SCRIPT_CALLS as u64 {
-                    return Err(build_error(format!(
-                        "service {name}: at most {MAX_SCRIPT_CALLS} scripted calls"
-                    )));
-                }
-                for call in &script.calls {
-                    let ok = match &call.call {
-                        ApiCall::SendMessage { queue, .. }
-                        | ApiCall::SendMessageBatch { queue, .. }
-                        | ApiCall::ReceiveMessage { queue, .. }
-                        | ApiCall::DeleteMessage { queue, .. }
-                        | ApiCall::ChangeMessageVisibility { queue, .. }
-                        | ApiCall::PurgeQueue { queue } => queue_ok(*queue),
-                        ApiCall::Publish { topic, .. } => topic_ok(*topic),
-                    };
-                    if !ok {
-                        return Err(build_error(format!(
-                            "service {name}: scripted {} names an unknown queue or topic",
-                            call.call.action_name()
-                        )));
-                    }
-                }
-                if script.calls.windows(2).any(|w| w[1].at < w[0].at) {
-                    return Err(build_error(format!(
-                        "service {name}: scripted calls must be in time order"
-                    )));
-                }
-            }
-        }
     }
-    for (i, fault) in spec.faults.iter().enumerate() {
-        check_fault(&fault.action, n_services, n_links)
-            .map_err(|m| build_error(format!("faults[{i}]: {m}")))?;
-        if let Trigger::AfterEvent { kind, nth } = &fault.at {
-            let s = match kind {
-                EventMatch::Received { service }
-                | EventMatch::Handled { service }
-                | EventMatch::RpcCall { service }
-                | EventMatch::Sent { service }
-                | EventMatch::ChainSent { service } => *service,
+
+    fn script(&self, name: &str, script: &ScriptSpec) -> Result<(), BuildError> {
+        if script.calls.len() as u64 > MAX_SCRIPT_CALLS as u64 {
+            return Err(build_error(format!(
+                "service {name}: at most {MAX_SCRIPT_CALLS} scripted calls"
+            )));
+        }
+        for call in &script.calls {
+            let ok = match &call.call {
+                ApiCall::SendMessage { queue, .. }
+                | ApiCall::SendMessageBatch { queue, .. }
+                | ApiCall::ReceiveMessage { queue, .. }
+                | ApiCall::DeleteMessage { queue, .. }
+                | ApiCall::ChangeMessageVisibility { queue, .. }
+                | ApiCall::PurgeQueue { queue } => self.queue_ok(*queue),
+                ApiCall::Publish { topic, .. } => self.topic_ok(*topic),
             };
-            if !service_ok(s) || *nth == 0 {
+            if !ok {
                 return Err(build_error(format!(
-                    "faults[{i}]: trigger names an unknown service or nth = 0"
+                    "service {name}: scripted {} names an unknown queue or topic",
+                    call.call.action_name()
                 )));
             }
         }
+        if script.calls.windows(2).any(|w| w[1].at < w[0].at) {
+            return Err(build_error(format!(
+                "service {name}: scripted calls must be in time order"
+            )));
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn faults(&self) -> Result<(), BuildError> {
+        let n_services = self.spec.services.len() as u64;
+        let n_links = self.spec.links.len() as u64;
+        for (i, fault) in self.spec.faults.iter().enumerate() {
+            check_fault(&fault.action, n_services, n_links)
+                .map_err(|m| build_error(format!("faults[{i}]: {m}")))?;
+            if let Trigger::AfterEvent { kind, nth } = &fault.at {
+                let s = match kind {
+                    EventMatch::Received { service }
+                    | EventMatch::Handled { service }
+                    | EventMatch::RpcCall { service }
+                    | EventMatch::Sent { service }
+                    | EventMatch::ChainSent { service } => *service,
+                };
+                if !self.service_ok(s) || *nth == 0 {
+                    return Err(build_error(format!(
+                        "faults[{i}]: trigger names an unknown service or nth = 0"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Checks the ids a fault names (also used for interactive injections).
