@@ -510,7 +510,9 @@ impl Queue {
         })
     }
 
-    /// The deduplication id space a group's sends fall in (DeduplicationScope).
+    /// The deduplication id space a group's sends fall in (DeduplicationScope: the whole queue,
+    /// or each message group on its own).
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/high-throughput-fifo.html>
     fn dedup_scope(&self, group: u32) -> u32 {
         if self.cfg.dedup_scope == DedupScope::MessageGroup {
             group
@@ -678,7 +680,9 @@ impl Queue {
         }
     }
 
-    /// Long polling: nothing to receive now, so the receive waits up to `wait_s`.
+    /// Long polling: nothing to receive now, so the receive waits up to `wait_s` and returns as
+    /// soon as a message becomes receivable (`serve_polls`) or empty when the wait ends.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html>
     fn start_poll(
         &mut self,
         ctx: &mut Ctx,
@@ -1319,7 +1323,8 @@ impl Queue {
         }
     }
 
-    /// Gives receivable messages to waiting long polls, oldest poll first.
+    /// Gives receivable messages to waiting long polls, oldest poll first (AWS does not say
+    /// which waiting receive is served first; this is one possible order).
     pub(crate) fn serve_polls(&mut self, ctx: &mut Ctx) {
         while let Some((&poll_id, poll)) = self.polls.iter().next() {
             if !self.has_receivable() {
