@@ -967,3 +967,56 @@ fn set(s: &mut Scenario, target: &Selected, key: &str, v: &str) -> Result<(), St
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn welcome() -> Session {
+        Session::open(crate::ui::presets::welcome()).unwrap()
+    }
+
+    fn set(s: &Session, target: Selected, key: &'static str, value: &str) -> Result<String, String> {
+        s.edited(&Edit::Set {
+            target,
+            key,
+            value: value.into(),
+        })
+    }
+
+    #[test]
+    fn a_filter_policy_is_checked_as_json_then_as_an_sns_policy() {
+        let s = welcome();
+        let edge = s
+            .topology()
+            .edges
+            .iter()
+            .find(|e| e.kind == EdgeKind::Subscribe)
+            .expect("the welcome preset has a subscription")
+            .key
+            .clone();
+        let sub = || Selected::Edge(edge.clone());
+        let broken = set(&s, sub(), "sub.filter", "{\"type\": [").unwrap_err();
+        assert!(broken.contains("Not valid JSON at line 1"), "{broken}");
+        let not_object = set(&s, sub(), "sub.filter", "[1]").unwrap_err();
+        assert!(not_object.contains("JSON object"), "{not_object}");
+        let not_a_list = set(&s, sub(), "sub.filter", "{\"type\": \"order.created\"}").unwrap_err();
+        assert!(!not_a_list.contains("JSON"), "the scenario's validation explains: {not_a_list}");
+        let ok = set(&s, sub(), "sub.filter", "{\"type\": [\"order.shipped\"]}").unwrap();
+        let reloaded = crate::scenario::load(&ok).unwrap();
+        let t = &reloaded.topics[0];
+        assert!(t.subscriptions.iter().any(|x| x.filter.is_some()));
+        // Clearing the text removes the policy (every message matches).
+        let cleared = Session::open(&ok).unwrap();
+        let text = set(&cleared, sub(), "sub.filter", "  ").unwrap();
+        let reloaded = crate::scenario::load(&text).unwrap();
+        assert!(reloaded.topics[0].subscriptions.iter().all(|x| x.filter.is_none()));
+    }
+
+    #[test]
+    fn policies_past_the_size_limit_are_refused() {
+        let big = format!("{{\"k\": [\"{}\"]}}", "x".repeat(20_000));
+        assert!(parse_policy(&big).unwrap_err().contains("16 KB"));
+        assert_eq!(parse_policy("").unwrap(), None);
+    }
+}
