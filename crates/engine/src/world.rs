@@ -1235,17 +1235,10 @@ impl World {
     // ---- RPC servers and handler chains ---------------------------------------------------
 
     fn rpc_arrive(&mut self, slot: u32, call: Call, server: ServiceId) {
-        if self.services[server.ix()].crashed {
-            // The host answers but the process is down: the call fails fast.
-            self.out.push(EventKind::RpcRejected {
-                server,
-                call: call.no,
-                failure: Failure::Refused,
-            });
-            self.respond(slot, Err(Failure::Refused));
-            return;
-        }
-        let Some(spec) = self.statics.server(server) else {
+        // A crashed server (the host answers but the process is down) or a service that serves
+        // no calls: the call fails fast.
+        let crashed = self.services[server.ix()].crashed;
+        let Some(spec) = self.statics.server(server).filter(|_| !crashed) else {
             self.out.push(EventKind::RpcRejected {
                 server,
                 call: call.no,
