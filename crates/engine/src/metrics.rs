@@ -9,8 +9,35 @@ use serde::Serialize;
 
 use crate::broker::{Broker, Millis, QueueMetrics, TopicMetrics};
 
-/// Counters of one service. `handled_origins` is a bitset over origins (origins are dense
-/// counters from 1), so "handled more than once" costs one bit per message.
+/// A set of message origins as a bitset: origins are dense counters from 1, so remembering
+/// one costs one bit. Used for "handled more than once" and for idempotency stores.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OriginSet(Vec<u64>);
+
+impl OriginSet {
+    pub fn contains(&self, origin: u64) -> bool {
+        let (word, bit) = ((origin / 64) as usize, origin % 64);
+        self.0.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    /// Adds `origin`; returns whether it was already there.
+    pub fn insert(&mut self, origin: u64) -> bool {
+        let (word, bit) = ((origin / 64) as usize, origin % 64);
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        let present = self.0[word] & (1 << bit) != 0;
+        self.0[word] |= 1 << bit;
+        present
+    }
+
+    pub fn approx_bytes(&self) -> u64 {
+        self.0.len() as u64 * 8
+    }
+}
+
+/// Counters of one service. `handled_origins` remembers every origin handled, so "handled more
+/// than once" costs one bit per message.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ServiceMetrics {
     pub handled: u64,
@@ -24,7 +51,7 @@ pub(crate) struct ServiceMetrics {
     pub received: u64,
     /// Messages sent or published by the service's handler chain steps.
     pub chain_sent: u64,
-    handled_origins: Vec<u64>,
+    handled_origins: OriginSet,
     /// Per FIFO group: the highest origin handled so far (origin order = send order).
     group_high: BTreeMap<Arc<str>, u64>,
     violations_by_group: BTreeMap<Arc<str>, u64>,
@@ -41,12 +68,7 @@ impl ServiceMetrics {
         group: Option<Arc<str>>,
     ) -> (bool, bool) {
         self.handled += 1;
-        let (word, bit) = ((origin / 64) as usize, origin % 64);
-        if self.handled_origins.len() <= word {
-            self.handled_origins.resize(word + 1, 0);
-        }
-        let duplicate = self.handled_origins[word] & (1 << bit) != 0;
-        self.handled_origins[word] |= 1 << bit;
+        let duplicate = self.handled_origins.insert(origin);
         if duplicate {
             self.handled_more_than_once += 1;
         }
@@ -69,7 +91,7 @@ impl ServiceMetrics {
     }
 
     pub fn approx_bytes(&self) -> u64 {
-        self.handled_origins.len() as u64 * 8
+        self.handled_origins.approx_bytes()
             + (self.latency_counts.len() + self.group_high.len() + self.violations_by_group.len())
                 as u64
                 * 48

@@ -16,7 +16,7 @@ use crate::broker::{
 };
 use crate::event::{EventKind, Failure, LossCause, WorkOutcome};
 use crate::ids::{LinkId, ServiceId};
-use crate::metrics::{QueueSamples, ServiceMetrics};
+use crate::metrics::{OriginSet, QueueSamples, ServiceMetrics};
 use crate::spec::{
     Behaviour, EventMatch, FaultAction, LinkKind, MessageTemplate, Node, Overflow, Schedule, Step,
     Target, Trigger, WorldSpec,
@@ -238,7 +238,7 @@ pub struct World {
     pub(crate) samples: QueueSamples,
     /// Idempotency stores (bitsets of processed origins), by index in `Names::stores`; consumers
     /// naming the same shared store use the same one.
-    pub(crate) stores: Vec<Vec<u64>>,
+    pub(crate) stores: Vec<OriginSet>,
     /// FIFO accepts with a dedup id in the last 5 minutes: the broker keeps one dedup entry
     /// for each, which dominates checkpoint size in busy FIFO worlds.
     pub(crate) dedup_window: WindowCounter,
@@ -478,7 +478,7 @@ impl World {
             actions_run: 0,
             duplicate_copies: Default::default(),
             samples: QueueSamples::new(spec.queues.len() as u32, spec.limits.until),
-            stores: vec![Vec::new(); statics.names.stores.len()],
+            stores: vec![OriginSet::default(); statics.names.stores.len()],
             out: Vec::new(),
             broker_out: Vec::new(),
             broker_scratch: Vec::new(),
@@ -2330,7 +2330,7 @@ impl World {
             .iter()
             .map(|s| s.metrics.approx_bytes() + 256)
             .sum::<u64>()
-            + self.stores.iter().map(|s| s.len() as u64 * 8).sum::<u64>();
+            + self.stores.iter().map(OriginSet::approx_bytes).sum::<u64>();
         stored * PER_STORED_MESSAGE
             + self.dedup_window.total(self.now) * PER_DEDUP_ENTRY
             + self.calls.len() as u64 * std::mem::size_of::<Option<Call>>() as u64
@@ -2345,24 +2345,17 @@ impl World {
     /// for a consumer that keeps no store.
     fn is_processed(&self, service: ServiceId, origin: u64) -> bool {
         let store = self.statics.store_of[service.ix()];
-        let (word, bit) = ((origin / 64) as usize, origin % 64);
         self.stores
             .get(store as usize)
-            .and_then(|s| s.get(word))
-            .is_some_and(|w| w & (1 << bit) != 0)
+            .is_some_and(|s| s.contains(origin))
     }
 
     /// Record `origin` in `service`'s idempotency store, if it keeps one.
     fn mark_processed(&mut self, service: ServiceId, origin: u64) {
         let store = self.statics.store_of[service.ix()];
-        let Some(set) = self.stores.get_mut(store as usize) else {
-            return;
-        };
-        let (word, bit) = ((origin / 64) as usize, origin % 64);
-        if set.len() <= word {
-            set.resize(word + 1, 0);
+        if let Some(set) = self.stores.get_mut(store as usize) {
+            set.insert(origin);
         }
-        set[word] |= 1 << bit;
     }
 }
 
