@@ -1275,102 +1275,12 @@ fn fault(cx: &mut Cx, node: &Node, path: &str) -> Option<Fault> {
     let restart = o.field(cx, "restart", |cx, n, p| cx.name(n, p));
     let partition = o.field(cx, "partition", pair);
     let heal = o.field(cx, "heal", pair);
-    let slow = o.field(cx, "slow", |cx, n, p| {
-        let mut s = cx.obj(n, p, Slow::FIELDS)?;
-        let service = s.field(cx, "service", |cx, n, p| cx.name(n, p));
-        let factor_pct = s
-            .field(cx, "factor_pct", |cx, n, p| {
-                cx.int(n, p, 1, 100_000, "factor_pct")
-            })
-            .map(|v| v as u32);
-        let link = s.field(cx, "link", pair);
-        let delay = s.field(cx, "delay", |cx, n, p| {
-            cx.duration(n, p, Duration(0), MAX_LATENCY, "delay")
-        });
-        if s.has("service") == s.has("link") {
-            cx.error(
-                n.pos,
-                p,
-                "`slow` needs exactly one of `service` or `link`",
-                None,
-            );
-        } else if s.has("service") && !s.has("factor_pct") {
-            cx.error(
-                n.pos,
-                p,
-                "`slow` on a service needs `factor_pct` (400 = four times slower)",
-                None,
-            );
-        } else if s.has("link") && !s.has("delay") {
-            cx.error(
-                n.pos,
-                p,
-                "`slow` on a link needs `delay` (extra latency, e.g. `200ms`)",
-                None,
-            );
-        }
-        s.finish(cx);
-        Some(Slow {
-            service,
-            factor_pct,
-            link,
-            delay,
-        })
-    });
-    let drop = o.field(cx, "drop", |cx, n, p| {
-        let mut d = cx.obj(n, p, Drop::FIELDS)?;
-        let link = d.required(cx, "link", pair);
-        let loss = d
-            .field(cx, "loss", |cx, n, p| cx.percent(n, p))
-            .unwrap_or(Percent(1_000_000));
-        let delay = d.field(cx, "delay", |cx, n, p| {
-            cx.duration(n, p, Duration(0), MAX_LATENCY, "delay")
-        });
-        d.finish(cx);
-        Some(Drop {
-            link: link?,
-            loss,
-            delay,
-        })
-    });
+    let slow = o.field(cx, "slow", slow_fault);
+    let drop = o.field(cx, "drop", drop_fault);
     let restore = o.field(cx, "restore", pair);
-    let skip_delete = o.field(cx, "skip_delete", |cx, n, p| {
-        let mut s = cx.obj(n, p, SkipDelete::FIELDS)?;
-        let service = s.required(cx, "service", |cx, n, p| cx.name(n, p));
-        let on = s
-            .field(cx, "on", |cx, n, p| cx.boolean(n, p))
-            .unwrap_or(true);
-        s.finish(cx);
-        Some(SkipDelete {
-            service: service?,
-            on,
-        })
-    });
-    let pause = o.field(cx, "pause", |cx, n, p| {
-        let mut s = cx.obj(n, p, Pause::FIELDS)?;
-        let service = s.required(cx, "service", |cx, n, p| cx.name(n, p));
-        let for_ = s.required(cx, "for", |cx, n, p| {
-            cx.duration(n, p, Duration(1), MAX_LATENCY, "pause")
-        });
-        s.finish(cx);
-        // A bad `for` was reported; keep the pause so its service is still checked.
-        Some(Pause {
-            service: service?,
-            for_: for_.unwrap_or(Duration(1)),
-        })
-    });
-    let lose_responses = o.field(cx, "lose_responses", |cx, n, p| {
-        let mut l = cx.obj(n, p, LoseResponses::FIELDS)?;
-        let link = l.required(cx, "link", pair);
-        let chance = l
-            .field(cx, "chance", |cx, n, p| cx.percent(n, p))
-            .unwrap_or(Percent(1_000_000));
-        l.finish(cx);
-        Some(LoseResponses {
-            link: link?,
-            chance,
-        })
-    });
+    let skip_delete = o.field(cx, "skip_delete", skip_delete_fault);
+    let pause = o.field(cx, "pause", pause_fault);
+    let lose_responses = o.field(cx, "lose_responses", lose_responses_fault);
     when_exactly_one(cx, &o, node, path);
     let actions = Fault::ACTIONS.iter().filter(|a| o.has(a)).count();
     if actions != 1 {
@@ -1407,6 +1317,106 @@ fn when_exactly_one(cx: &mut Cx, o: &Obj, node: &Node, path: &str) {
             Some("e.g. `at: 10s` or `after: received(orders) >= 1`".into()),
         );
     }
+}
+
+fn slow_fault(cx: &mut Cx, n: &Node, p: &str) -> Option<Slow> {
+    let mut s = cx.obj(n, p, Slow::FIELDS)?;
+    let service = s.field(cx, "service", |cx, n, p| cx.name(n, p));
+    let factor_pct = s
+        .field(cx, "factor_pct", |cx, n, p| {
+            cx.int(n, p, 1, 100_000, "factor_pct")
+        })
+        .map(|v| v as u32);
+    let link = s.field(cx, "link", pair);
+    let delay = s.field(cx, "delay", |cx, n, p| {
+        cx.duration(n, p, Duration(0), MAX_LATENCY, "delay")
+    });
+    if s.has("service") == s.has("link") {
+        cx.error(
+            n.pos,
+            p,
+            "`slow` needs exactly one of `service` or `link`",
+            None,
+        );
+    } else if s.has("service") && !s.has("factor_pct") {
+        cx.error(
+            n.pos,
+            p,
+            "`slow` on a service needs `factor_pct` (400 = four times slower)",
+            None,
+        );
+    } else if s.has("link") && !s.has("delay") {
+        cx.error(
+            n.pos,
+            p,
+            "`slow` on a link needs `delay` (extra latency, e.g. `200ms`)",
+            None,
+        );
+    }
+    s.finish(cx);
+    Some(Slow {
+        service,
+        factor_pct,
+        link,
+        delay,
+    })
+}
+
+fn drop_fault(cx: &mut Cx, n: &Node, p: &str) -> Option<Drop> {
+    let mut d = cx.obj(n, p, Drop::FIELDS)?;
+    let link = d.required(cx, "link", pair);
+    let loss = d
+        .field(cx, "loss", |cx, n, p| cx.percent(n, p))
+        .unwrap_or(Percent(1_000_000));
+    let delay = d.field(cx, "delay", |cx, n, p| {
+        cx.duration(n, p, Duration(0), MAX_LATENCY, "delay")
+    });
+    d.finish(cx);
+    Some(Drop {
+        link: link?,
+        loss,
+        delay,
+    })
+}
+
+fn skip_delete_fault(cx: &mut Cx, n: &Node, p: &str) -> Option<SkipDelete> {
+    let mut s = cx.obj(n, p, SkipDelete::FIELDS)?;
+    let service = s.required(cx, "service", |cx, n, p| cx.name(n, p));
+    let on = s
+        .field(cx, "on", |cx, n, p| cx.boolean(n, p))
+        .unwrap_or(true);
+    s.finish(cx);
+    Some(SkipDelete {
+        service: service?,
+        on,
+    })
+}
+
+fn pause_fault(cx: &mut Cx, n: &Node, p: &str) -> Option<Pause> {
+    let mut s = cx.obj(n, p, Pause::FIELDS)?;
+    let service = s.required(cx, "service", |cx, n, p| cx.name(n, p));
+    let for_ = s.required(cx, "for", |cx, n, p| {
+        cx.duration(n, p, Duration(1), MAX_LATENCY, "pause")
+    });
+    s.finish(cx);
+    // A bad `for` was reported; keep the pause so its service is still checked.
+    Some(Pause {
+        service: service?,
+        for_: for_.unwrap_or(Duration(1)),
+    })
+}
+
+fn lose_responses_fault(cx: &mut Cx, n: &Node, p: &str) -> Option<LoseResponses> {
+    let mut l = cx.obj(n, p, LoseResponses::FIELDS)?;
+    let link = l.required(cx, "link", pair);
+    let chance = l
+        .field(cx, "chance", |cx, n, p| cx.percent(n, p))
+        .unwrap_or(Percent(1_000_000));
+    l.finish(cx);
+    Some(LoseResponses {
+        link: link?,
+        chance,
+    })
 }
 
 fn condition(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
