@@ -941,65 +941,7 @@ fn client_call(cx: &mut Cx, node: &Node, path: &str) -> Option<ClientCall> {
         })
         .unwrap_or_default();
     if let Some(action) = action {
-        let only: [(&str, &[ApiAction]); 4] = [
-            ("delay", &[ApiAction::SendMessage]),
-            ("attempt_id", &[ApiAction::ReceiveMessage]),
-            ("entries", &[ApiAction::SendMessageBatch]),
-            ("body", &[ApiAction::SendMessage, ApiAction::Publish]),
-        ];
-        for (field, actions) in only {
-            if o.has(field) && !actions.contains(&action) {
-                let pos = cx.spans.find(&format!("{path}.{field}"));
-                let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
-                let hint = if field == "body" && action == ApiAction::SendMessageBatch {
-                    "give each message its own `body` under `entries`".to_string()
-                } else {
-                    format!("`{field}` applies to {}", names.join(", "))
-                };
-                cx.error(
-                    pos,
-                    path,
-                    format!("`{field}` does not apply to `{}`", action.name()),
-                    Some(hint),
-                );
-            }
-        }
-        if action == ApiAction::SendMessageBatch && !o.has("entries") {
-            cx.error(
-                node.pos,
-                path,
-                "`send_message_batch` needs `entries`",
-                Some("e.g. `entries: [{body: a}, {body: b}]` (1–10)".into()),
-            );
-        }
-        let needs_queue = !matches!(action, ApiAction::Publish);
-        if needs_queue && queue.is_none() && !o.has("queue") {
-            cx.error(
-                node.pos,
-                path,
-                format!("`{}` needs a `queue`", action.name()),
-                None,
-            );
-        }
-        if action == ApiAction::Publish && topic.is_none() && !o.has("topic") {
-            cx.error(node.pos, path, "`publish` needs a `topic`", None);
-        }
-        if matches!(
-            action,
-            ApiAction::DeleteMessage | ApiAction::ChangeMessageVisibility
-        ) && message.is_none()
-            && !o.has("message")
-        {
-            cx.error(
-                node.pos,
-                path,
-                format!(
-                    "`{}` needs `message`: which received message (1 = the first this client received)",
-                    action.name()
-                ),
-                None,
-            );
-        }
+        call_fields_fit(cx, &o, node, path, action);
     }
     o.finish(cx);
     Some(ClientCall {
@@ -1019,6 +961,70 @@ fn client_call(cx: &mut Cx, node: &Node, path: &str) -> Option<ClientCall> {
         attempt_id,
         entries,
     })
+}
+
+/// The fields a scripted call gives must fit its action: each action's own fields only
+/// (`delay`, `attempt_id`, `entries`, `body`), and the ones it needs (`entries`, `queue`, `topic`,
+/// `message`) present.
+fn call_fields_fit(cx: &mut Cx, o: &Obj, node: &Node, path: &str, action: ApiAction) {
+    let only: [(&str, &[ApiAction]); 4] = [
+        ("delay", &[ApiAction::SendMessage]),
+        ("attempt_id", &[ApiAction::ReceiveMessage]),
+        ("entries", &[ApiAction::SendMessageBatch]),
+        ("body", &[ApiAction::SendMessage, ApiAction::Publish]),
+    ];
+    for (field, actions) in only {
+        if o.has(field) && !actions.contains(&action) {
+            let pos = cx.spans.find(&format!("{path}.{field}"));
+            let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+            let hint = if field == "body" && action == ApiAction::SendMessageBatch {
+                "give each message its own `body` under `entries`".to_string()
+            } else {
+                format!("`{field}` applies to {}", names.join(", "))
+            };
+            cx.error(
+                pos,
+                path,
+                format!("`{field}` does not apply to `{}`", action.name()),
+                Some(hint),
+            );
+        }
+    }
+    if action == ApiAction::SendMessageBatch && !o.has("entries") {
+        cx.error(
+            node.pos,
+            path,
+            "`send_message_batch` needs `entries`",
+            Some("e.g. `entries: [{body: a}, {body: b}]` (1–10)".into()),
+        );
+    }
+    let needs_queue = !matches!(action, ApiAction::Publish);
+    if needs_queue && !o.has("queue") {
+        cx.error(
+            node.pos,
+            path,
+            format!("`{}` needs a `queue`", action.name()),
+            None,
+        );
+    }
+    if action == ApiAction::Publish && !o.has("topic") {
+        cx.error(node.pos, path, "`publish` needs a `topic`", None);
+    }
+    if matches!(
+        action,
+        ApiAction::DeleteMessage | ApiAction::ChangeMessageVisibility
+    ) && !o.has("message")
+    {
+        cx.error(
+            node.pos,
+            path,
+            format!(
+                "`{}` needs `message`: which received message (1 = the first this client received)",
+                action.name()
+            ),
+            None,
+        );
+    }
 }
 
 fn batch_entry(cx: &mut Cx, node: &Node, path: &str) -> Option<BatchEntry> {
