@@ -12,7 +12,11 @@ fn presets_reproduce_their_pinned_trace_hashes() {
     for (name, text) in common::PINNED {
         let (events, hash) = common::run_to_end(text);
         let (again_events, again_hash) = common::run_to_end(text);
-        assert_eq!((events, hash), (again_events, again_hash), "{name}: two runs differ");
+        assert_eq!(
+            (events, hash),
+            (again_events, again_hash),
+            "{name}: two runs differ"
+        );
         lines.push(format!("{name} {events} {hash:#018x}"));
         if common::pinned(name) != Some((events, hash)) {
             mismatches.push(format!(

@@ -8,13 +8,25 @@ const PURE_CRATES: [&str; 3] = ["crates/broker", "crates/engine", "crates/scenar
 
 /// Names that break determinism or purity inside the engine crates, and why.
 const BANNED_IN_PURE_CRATES: [(&str, &str); 10] = [
-    ("HashMap", "iteration order is random: use BTreeMap or Vec-by-id"),
+    (
+        "HashMap",
+        "iteration order is random: use BTreeMap or Vec-by-id",
+    ),
     ("HashSet", "iteration order is random: use BTreeSet"),
     ("Instant::now", "wall clock: virtual time only (Millis)"),
     ("SystemTime", "wall clock: virtual time only (Millis)"),
-    ("std::fs", "no I/O in the engine: the CLI and the UI read files"),
-    ("thread_rng", "every random choice goes through the world's seeded Rng"),
-    ("getrandom", "every random choice goes through the world's seeded Rng"),
+    (
+        "std::fs",
+        "no I/O in the engine: the CLI and the UI read files",
+    ),
+    (
+        "thread_rng",
+        "every random choice goes through the world's seeded Rng",
+    ),
+    (
+        "getrandom",
+        "every random choice goes through the world's seeded Rng",
+    ),
     ("web_sys", "the engine has no web dependency"),
     ("js_sys", "the engine has no web dependency"),
     ("yew::", "the engine has no web dependency"),
@@ -25,7 +37,9 @@ fn repo() -> PathBuf {
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
@@ -56,13 +70,22 @@ fn engine_crates_use_no_wall_clock_hash_order_io_or_web_crates() {
             }
         }
     }
-    assert!(problems.is_empty(), "purity violations:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "purity violations:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn every_module_starts_with_a_doc_line_on_what_it_owns() {
     let mut files = Vec::new();
-    for dir in ["crates/broker/src", "crates/engine/src", "crates/scenario/src", "src"] {
+    for dir in [
+        "crates/broker/src",
+        "crates/engine/src",
+        "crates/scenario/src",
+        "src",
+    ] {
         rust_files(&repo().join(dir), &mut files);
     }
     files.sort();
@@ -76,20 +99,40 @@ fn every_module_starts_with_a_doc_line_on_what_it_owns() {
         })
         .map(|f| f.strip_prefix(repo()).unwrap().display().to_string())
         .collect();
-    assert!(missing.is_empty(), "modules without a leading `//!` line:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "modules without a leading `//!` line:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
 fn engine_dependency_tree_has_no_web_crate() {
     // `cargo tree` resolves from Cargo.lock without compiling anything.
     let output = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", "switchboard-scenario"])
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            "switchboard-scenario",
+        ])
         .current_dir(repo())
         .output()
         .expect("cargo tree runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let tree = String::from_utf8_lossy(&output.stdout);
     for web in ["yew ", "web-sys ", "js-sys ", "gloo", "wasm-bindgen "] {
-        assert!(!tree.contains(web), "engine crates depend on {web}:\n{tree}");
+        assert!(
+            !tree.contains(web),
+            "engine crates depend on {web}:\n{tree}"
+        );
     }
 }

@@ -13,7 +13,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn wasm_trace_hashes_equal_the_native_pins() {
     for (name, text) in common::PINNED {
         let got = common::run_to_end(text);
-        assert_eq!(Some(got), common::pinned(name), "{name}: wasm trace differs from native pin");
+        assert_eq!(
+            Some(got),
+            common::pinned(name),
+            "{name}: wasm trace differs from native pin"
+        );
     }
 }
 
@@ -25,7 +29,9 @@ fn button(root: &web_sys::Element, name: &str) -> web_sys::HtmlButtonElement {
     let buttons = root.query_selector_all("button").unwrap();
     for i in 0..buttons.length() {
         let b: web_sys::HtmlButtonElement = buttons.item(i).unwrap().dyn_into().unwrap();
-        let label = b.get_attribute("aria-label").unwrap_or_else(|| b.text_content().unwrap_or_default());
+        let label = b
+            .get_attribute("aria-label")
+            .unwrap_or_else(|| b.text_content().unwrap_or_default());
         if label.trim() == name {
             return b;
         }
@@ -40,8 +46,14 @@ async fn playground_mounts_and_step_fills_the_event_log() {
     document.body().unwrap().append_child(&root).unwrap();
     yew::Renderer::<switchboard::ui::app::App>::with_root(root.clone()).render();
     tick(50).await;
-    let log = root.query_selector("[role=log]").unwrap().expect("an event log");
-    assert_eq!(log.get_attribute("aria-label").as_deref(), Some("Event log"));
+    let log = root
+        .query_selector("[role=log]")
+        .unwrap()
+        .expect("an event log");
+    assert_eq!(
+        log.get_attribute("aria-label").as_deref(),
+        Some("Event log")
+    );
     let before = log.query_selector_all("li").unwrap().length();
     let step = button(&root, "Step");
     assert!(!step.disabled());

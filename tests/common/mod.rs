@@ -6,14 +6,38 @@ use switchboard::engine::Sim;
 /// Scenarios whose trace hash is pinned in `tests/trace-hashes.txt` (file stem, text).
 /// Chosen to cover RPC chains, FIFO groups, topics with filters, scripted SQS calls and faults.
 pub const PINNED: &[(&str, &str)] = &[
-    ("welcome", include_str!("../../static/scenarios/welcome.yaml")),
-    ("s05-christmas-tree", include_str!("../../static/scenarios/s05-christmas-tree.yaml")),
-    ("s09-music-store", include_str!("../../static/scenarios/s09-music-store.yaml")),
-    ("s11-pubsub-over-sqs", include_str!("../../static/scenarios/s11-pubsub-over-sqs.yaml")),
-    ("s16-dedup-window", include_str!("../../static/scenarios/s16-dedup-window.yaml")),
-    ("s19-receive-attempt-id", include_str!("../../static/scenarios/s19-receive-attempt-id.yaml")),
-    ("s20-fifo-head-of-line", include_str!("../../static/scenarios/s20-fifo-head-of-line.yaml")),
-    ("s21-visibility-timeout", include_str!("../../static/scenarios/s21-visibility-timeout.yaml")),
+    (
+        "welcome",
+        include_str!("../../static/scenarios/welcome.yaml"),
+    ),
+    (
+        "s05-christmas-tree",
+        include_str!("../../static/scenarios/s05-christmas-tree.yaml"),
+    ),
+    (
+        "s09-music-store",
+        include_str!("../../static/scenarios/s09-music-store.yaml"),
+    ),
+    (
+        "s11-pubsub-over-sqs",
+        include_str!("../../static/scenarios/s11-pubsub-over-sqs.yaml"),
+    ),
+    (
+        "s16-dedup-window",
+        include_str!("../../static/scenarios/s16-dedup-window.yaml"),
+    ),
+    (
+        "s19-receive-attempt-id",
+        include_str!("../../static/scenarios/s19-receive-attempt-id.yaml"),
+    ),
+    (
+        "s20-fifo-head-of-line",
+        include_str!("../../static/scenarios/s20-fifo-head-of-line.yaml"),
+    ),
+    (
+        "s21-visibility-timeout",
+        include_str!("../../static/scenarios/s21-visibility-timeout.yaml"),
+    ),
 ];
 
 pub const PINNED_FILE: &str = include_str!("../trace-hashes.txt");
