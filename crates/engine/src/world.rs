@@ -18,8 +18,8 @@ use crate::event::{EventKind, Failure, LossCause, WorkOutcome};
 use crate::ids::{LinkId, ServiceId};
 use crate::metrics::{OriginSet, QueueSamples, ServiceMetrics};
 use crate::spec::{
-    Behaviour, EventMatch, FaultAction, LinkKind, MessageTemplate, Node, Overflow, Schedule, Step,
-    Target, Trigger, WorldSpec,
+    Behaviour, EventMatch, FaultAction, MessageTemplate, Node, Overflow, Schedule, Step, Target,
+    Trigger, WorldSpec,
 };
 use crate::statics::Statics;
 
@@ -2277,10 +2277,6 @@ impl World {
     /// Names of services, queues, topics, links.
     pub fn names(&self) -> &crate::statics::Names {
         &self.statics.names
-    }
-
-    pub fn link_kind(&self, link: LinkId) -> LinkKind {
-        self.statics.links[link.ix()].kind
     }
 }
 
