@@ -426,6 +426,7 @@ impl App {
             })),
             "Escape" => {
                 self.overlay = Overlay::None;
+                self.loading = None;
                 self.link_picker = None;
                 self.drag = None;
                 return true;
@@ -611,15 +612,20 @@ impl App {
                 self.after_jump();
             }
             Msg::Key(e) => return self.handle_key(ctx, e),
-            Msg::Overlay(o) => self.overlay = o,
+            Msg::Overlay(o) => {
+                if o == Overlay::None {
+                    self.loading = None;
+                }
+                self.overlay = o;
+            }
             Msg::LoadPreset(i) => {
                 self.set_playing(false);
                 let Some(preset) = super::presets::ALL.get(i) else {
                     return false;
                 };
+                self.loading = Some(i);
                 if preset.stem != super::presets::WELCOME {
                     // Fetched on demand (see `presets`); the gallery shows it is loading.
-                    self.loading = Some(i);
                     let link = ctx.link().clone();
                     platform::fetch_text(
                         &super::presets::url(preset.stem),
@@ -633,7 +639,11 @@ impl App {
                     Ok(super::presets::welcome().to_string()),
                 ));
             }
-            Msg::PresetLoaded(_, result) => {
+            Msg::PresetLoaded(i, result) => {
+                // A reply nobody waits for any more (the gallery was closed, New was pressed).
+                if self.loading != Some(i) {
+                    return false;
+                }
                 self.loading = None;
                 let text = match result {
                     Ok(text) => text,
@@ -660,6 +670,7 @@ impl App {
             }
             Msg::New => {
                 self.set_playing(false);
+                self.loading = None;
                 if let Err(e) = self.open_text(super::presets::EMPTY, true) {
                     self.error = Some(e.join("\n"));
                 }

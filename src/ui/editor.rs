@@ -976,7 +976,12 @@ mod tests {
         Session::open(crate::ui::presets::welcome()).unwrap()
     }
 
-    fn set(s: &Session, target: Selected, key: &'static str, value: &str) -> Result<String, String> {
+    fn set(
+        s: &Session,
+        target: Selected,
+        key: &'static str,
+        value: &str,
+    ) -> Result<String, String> {
         s.edited(&Edit::Set {
             target,
             key,
@@ -1001,7 +1006,10 @@ mod tests {
         let not_object = set(&s, sub(), "sub.filter", "[1]").unwrap_err();
         assert!(not_object.contains("JSON object"), "{not_object}");
         let not_a_list = set(&s, sub(), "sub.filter", "{\"type\": \"order.created\"}").unwrap_err();
-        assert!(!not_a_list.contains("JSON"), "the scenario's validation explains: {not_a_list}");
+        assert!(
+            !not_a_list.contains("JSON"),
+            "the scenario's validation explains: {not_a_list}"
+        );
         let ok = set(&s, sub(), "sub.filter", "{\"type\": [\"order.shipped\"]}").unwrap();
         let reloaded = crate::scenario::load(&ok).unwrap();
         let t = &reloaded.topics[0];
@@ -1010,7 +1018,10 @@ mod tests {
         let cleared = Session::open(&ok).unwrap();
         let text = set(&cleared, sub(), "sub.filter", "  ").unwrap();
         let reloaded = crate::scenario::load(&text).unwrap();
-        assert!(reloaded.topics[0].subscriptions.iter().all(|x| x.filter.is_none()));
+        assert!(reloaded.topics[0]
+            .subscriptions
+            .iter()
+            .all(|x| x.filter.is_none()));
     }
 
     #[test]
