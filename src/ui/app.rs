@@ -975,7 +975,8 @@ impl App {
         // Turned for a portrait phone: the stage takes the drawing's proportions, so the
         // topology fills the screen's width and the page scrolls instead of shrinking it.
         let stage_style = s.portrait().then(|| {
-            let mut st = String::from("aspect-ratio: ");
+            // `max-width` keeps a wide system from pushing the stage past the screen's edge.
+            let mut st = String::from("max-width: 100%; aspect-ratio: ");
             st.push_str(&(vw.round() as i32).to_string());
             st.push_str(" / ");
             st.push_str(&(vh.round() as i32).to_string());
@@ -1203,7 +1204,7 @@ impl App {
             <aside class="tour" aria-label="Guided tour" aria-live="polite">
                 <p class="count">{ count }</p>
                 <h2>{ step.title.clone() }</h2>
-                <p>{ step.text.clone() }</p>
+                <p>{ inline_code(&step.text) }</p>
                 <div class="row">
                     <button type="button" disabled={i == 0} onclick={link.callback(|_| Msg::TourPrev)}>{"Previous"}</button>
                     <button type="button" class="primary" disabled={i + 1 >= steps.len()} onclick={link.callback(|_| Msg::TourNext)}>{"Next"}</button>
@@ -1280,4 +1281,24 @@ impl App {
 /// The log rows as the side panel shows them (kept here so panels stay pure renderers).
 pub fn log_rows(s: &Session, limit: usize) -> Vec<LogEntryView> {
     s.log(limit)
+}
+
+/// Renders narrative text with Markdown-style `code` spans as `<code>` elements. Everything stays a
+/// text node (scenario text is never parsed as HTML); an unmatched backtick is shown as is.
+fn inline_code(text: &str) -> Html {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return html! { { text.to_string() } };
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                html! { <code>{ part.to_string() }</code> }
+            } else {
+                html! { { part.to_string() } }
+            }
+        })
+        .collect::<Html>()
 }
