@@ -826,38 +826,33 @@ impl Session {
                 p99: s.latency_ms.p99,
             })
             .collect();
-        // Expectations and `after:` tour steps read the metrics through their JSON form (the
-        // scenario crate's expect language); build it only when something needs it.
+        // Expectations and `after:` tour steps read the typed metrics (the scenario crate's
+        // expect language over `MetricSource`), named as in the summary JSON.
         let next_after = self
             .tour
             .get(self.tour_next)
             .filter(|s| s.at_ms.is_none())
             .and_then(|s| s.after.clone());
-        let json = (!self.scenario.expect.is_empty() || next_after.is_some())
-            .then(|| serde_json::to_value(m).unwrap_or(serde_json::Value::Null));
-        if let (Some(cond), Some(json)) = (&next_after, &json) {
-            if scenario::expect::evaluate(cond, json).pass {
+        if let Some(cond) = &next_after {
+            if scenario::expect::evaluate(cond, m).pass {
                 self.after_due = Some(self.tour_next);
             }
         }
         let finished = self.finished;
-        let expectations = match &json {
-            Some(json) => self
-                .scenario
-                .expect
-                .iter()
-                .map(|e| {
-                    let r = scenario::expect::evaluate(e, json);
-                    let verdict = match (finished, r.pass) {
-                        (false, _) => Verdict::Pending,
-                        (true, true) => Verdict::Pass,
-                        (true, false) => Verdict::Fail,
-                    };
-                    (r.text, verdict, r.why)
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let expectations = self
+            .scenario
+            .expect
+            .iter()
+            .map(|e| {
+                let r = scenario::expect::evaluate(e, m);
+                let verdict = match (finished, r.pass) {
+                    (false, _) => Verdict::Pending,
+                    (true, true) => Verdict::Pass,
+                    (true, false) => Verdict::Fail,
+                };
+                (r.text, verdict, r.why)
+            })
+            .collect();
         MetricsView {
             t_ms,
             handled,

@@ -1,10 +1,16 @@
 //! The `expect` language: `metric(target) op number`, joined with `and`, plus a few named
 //! predicates such as `every_message_handled_once(billing)`. Also used by `after:` triggers.
 //!
-//! Parsing is pure text; evaluation reads the engine's metrics through their JSON form (the
-//! same object the CLI writes as the summary), so a metric is named exactly as in the summary.
+//! Parsing is pure text; evaluation reads metrics through [`MetricSource`], implemented for the
+//! summary JSON (what the CLI writes) and for the typed `engine::Metrics` (what the UI holds, so it
+//! never builds a JSON copy). Both name a metric exactly as the summary JSON does.
+
+use std::collections::BTreeMap;
+use std::str::Split;
 
 use serde_json::Value;
+use switchboard_engine::metrics::{LatencyPercentiles, LinkSummary, QueueSummary, ServiceSummary};
+use switchboard_engine::{LinkState, Metrics, ServiceStatus};
 
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,57 +237,250 @@ pub struct ExpectationResult {
     pub why: String,
 }
 
-/// Looks a metric up in the summary JSON: `queues`, `topics`, `services`, `links` keyed by name,
-/// and run-wide values at the top level. Dotted metric names go deeper (`latency_ms.p99`).
-pub fn lookup(metrics: &Value, metric: &str, target: Option<&str>) -> Result<i64, String> {
-    let object = match target {
-        None => metrics,
-        Some(name) => {
-            let found = ["services", "queues", "topics", "links"]
+/// Why a metric could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// No service, queue, topic or link has the target's name.
+    Target,
+    /// The path names nothing.
+    Metric,
+    /// The path names something that is not a number (an object, a list, a text).
+    NotNumber,
+}
+
+/// Something metrics can be read from, addressed as in the summary JSON: `target` is looked up
+/// in `services`, `queues`, `topics`, `links` (in that order), or the top level when `None`;
+/// `metric` is a `.`-separated path below it (`latency_ms.p99`). Numbers above `i64::MAX`
+/// saturate.
+pub trait MetricSource {
+    fn metric(&self, metric: &str, target: Option<&str>) -> Result<i64, Missing>;
+}
+
+impl MetricSource for Value {
+    fn metric(&self, metric: &str, target: Option<&str>) -> Result<i64, Missing> {
+        let mut value = match target {
+            None => self,
+            Some(name) => ["services", "queues", "topics", "links"]
                 .iter()
-                .find_map(|section| metrics.get(section).and_then(|s| s.get(name)));
-            match found {
-                Some(o) => o,
-                None => {
-                    return Err(format!(
-                        "no service, queue, topic or link named `{name}` in the metrics"
-                    ))
-                }
-            }
-        }
-    };
-    let mut value = object;
-    for part in metric.split('.') {
-        value = match value.get(part) {
-            Some(v) => v,
-            None => {
-                return Err(format!(
-                    "no metric `{metric}`{}",
-                    target.map(|t| format!(" for `{t}`")).unwrap_or_default()
-                ))
-            }
+                .find_map(|section| self.get(section).and_then(|s| s.get(name)))
+                .ok_or(Missing::Target)?,
         };
-    }
-    match value {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_u64().map(|u| u.min(i64::MAX as u64) as i64))
-            .map_or_else(
-                || {
-                    n.as_f64()
-                        .map(|f| f as i64)
-                        .ok_or_else(|| format!("`{metric}` is not a number"))
-                },
-                Ok,
-            ),
-        Value::Bool(b) => Ok(i64::from(*b)),
-        Value::Null => Ok(0),
-        _ => Err(format!("`{metric}` is not a number")),
+        for part in metric.split('.') {
+            value = value.get(part).ok_or(Missing::Metric)?;
+        }
+        match value {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_u64().map(|u| u.min(i64::MAX as u64) as i64))
+                .or_else(|| n.as_f64().map(|f| f as i64))
+                .ok_or(Missing::NotNumber),
+            Value::Bool(b) => Ok(i64::from(*b)),
+            Value::Null => Ok(0),
+            _ => Err(Missing::NotNumber),
+        }
     }
 }
 
+/// The typed metrics, read along the same paths as their serialized form (`serde_json::to_value`
+/// of them), so an expectation means the same in the UI as in the CLI summary.
+impl MetricSource for Metrics {
+    fn metric(&self, metric: &str, target: Option<&str>) -> Result<i64, Missing> {
+        let mut path = metric.split('.');
+        match target {
+            None => {
+                let path = &mut path;
+                match path.next().unwrap_or_default() {
+                    "t_ms" => number(self.t_ms, path),
+                    "events" => number(self.events, path),
+                    "connections" => number(self.connections, path),
+                    "queues" => section(&self.queues, path, queue),
+                    "topics" => section(&self.topics, path, topic),
+                    "services" => section(&self.services, path, service),
+                    "links" => section(&self.links, path, link),
+                    _ => Err(Missing::Metric),
+                }
+            }
+            Some(name) => {
+                if let Some(s) = self.services.get(name) {
+                    service(s, &mut path)
+                } else if let Some(q) = self.queues.get(name) {
+                    queue(q, &mut path)
+                } else if let Some(t) = self.topics.get(name) {
+                    topic(t, &mut path)
+                } else if let Some(l) = self.links.get(name) {
+                    link(l, &mut path)
+                } else {
+                    Err(Missing::Target)
+                }
+            }
+        }
+    }
+}
+
+type Path<'a, 'p> = &'a mut Split<'p, char>;
+
+/// A number at the end of the path; a path going deeper names nothing.
+fn number(n: u64, path: Path) -> Result<i64, Missing> {
+    match path.next() {
+        Some(_) => Err(Missing::Metric),
+        None => Ok(n.min(i64::MAX as u64) as i64),
+    }
+}
+
+/// A text or a list: not a number, and a path going deeper names nothing.
+fn not_number(path: Path) -> Result<i64, Missing> {
+    match path.next() {
+        Some(_) => Err(Missing::Metric),
+        None => Err(Missing::NotNumber),
+    }
+}
+
+fn section<T>(
+    map: &BTreeMap<String, T>,
+    path: Path,
+    read: fn(&T, Path) -> Result<i64, Missing>,
+) -> Result<i64, Missing> {
+    match path.next() {
+        None => Err(Missing::NotNumber),
+        Some(name) => map
+            .get(name)
+            .map_or(Err(Missing::Metric), |v| read(v, path)),
+    }
+}
+
+fn service(s: &ServiceSummary, path: Path) -> Result<i64, Missing> {
+    let Some(field) = path.next() else {
+        return Err(Missing::NotNumber);
+    };
+    let n = match field {
+        "state" => return status(&s.state, path),
+        "handled" => s.handled,
+        "handled_more_than_once" => s.handled_more_than_once,
+        "order_violations" => s.order_violations,
+        "order_violations_by_group" => {
+            return section(&s.order_violations_by_group, path, |n, p| number(*n, p))
+        }
+        "rpc_calls" => s.rpc_calls,
+        "rpc_ok" => s.rpc_ok,
+        "rpc_errors" => s.rpc_errors,
+        "rpc_timeouts" => s.rpc_timeouts,
+        "sent" => s.sent,
+        "received" => s.received,
+        "chain_sent" => s.chain_sent,
+        "busy_ms" => s.busy_ms,
+        "idle_ms" => s.idle_ms,
+        "latency_ms" => return latency(&s.latency_ms, path),
+        _ => return Err(Missing::Metric),
+    };
+    number(n, path)
+}
+
+/// `ServiceStatus` serializes internally tagged: `{"state": "blocked_on_rpc", "since", "target"}`.
+fn status(s: &ServiceStatus, path: Path) -> Result<i64, Missing> {
+    match (path.next(), s) {
+        (None, _) => Err(Missing::NotNumber),
+        (Some("state"), _) => not_number(path),
+        (Some("since"), ServiceStatus::BlockedOnRpc { since, .. }) => number(since.0, path),
+        (Some("target"), ServiceStatus::BlockedOnRpc { target, .. }) => {
+            number(u64::from(target.0), path)
+        }
+        _ => Err(Missing::Metric),
+    }
+}
+
+fn latency(l: &LatencyPercentiles, path: Path) -> Result<i64, Missing> {
+    let n = match path.next() {
+        None => return Err(Missing::NotNumber),
+        Some("p50") => l.p50,
+        Some("p95") => l.p95,
+        Some("p99") => l.p99,
+        Some(_) => return Err(Missing::Metric),
+    };
+    number(n, path)
+}
+
+fn queue(q: &QueueSummary, path: Path) -> Result<i64, Missing> {
+    let c = &q.counters;
+    let n = match path.next() {
+        None => return Err(Missing::NotNumber),
+        Some("sent") => c.sent,
+        Some("accepted") => c.accepted,
+        Some("deduplicated") => c.deduplicated,
+        Some("received") => c.received,
+        Some("redelivered") => c.redelivered,
+        Some("deleted") => c.deleted,
+        Some("dead_lettered") => c.dead_lettered,
+        Some("dead_letter_arrivals") => c.dead_letter_arrivals,
+        Some("duplicates_injected") => c.duplicates_injected,
+        Some("expired") => c.expired,
+        Some("purged") => c.purged,
+        Some("visible") => c.visible,
+        Some("max_visible") => c.max_visible,
+        Some("in_flight") => c.in_flight,
+        Some("delayed") => c.delayed,
+        Some("oldest_age_ms") => q.oldest_age_ms,
+        Some("depth_over_time") => return not_number(path),
+        Some(_) => return Err(Missing::Metric),
+    };
+    number(n, path)
+}
+
+fn topic(t: &switchboard_engine::broker::TopicMetrics, path: Path) -> Result<i64, Missing> {
+    let n = match path.next() {
+        None => return Err(Missing::NotNumber),
+        Some("published") => t.published,
+        Some("deduplicated") => t.deduplicated,
+        Some("delivered") => t.delivered,
+        Some("filtered_out") => t.filtered_out,
+        Some("matched_none") => t.matched_none,
+        Some("delivery_failed") => t.delivery_failed,
+        Some("endpoint_retries") => t.endpoint_retries,
+        Some("endpoint_abandoned") => t.endpoint_abandoned,
+        Some(_) => return Err(Missing::Metric),
+    };
+    number(n, path)
+}
+
+fn link(l: &LinkSummary, path: Path) -> Result<i64, Missing> {
+    let n = match path.next() {
+        None => return Err(Missing::NotNumber),
+        Some("state") => {
+            // Exhaustive on purpose: a new state must be checked to still serialize as text.
+            match l.state {
+                LinkState::Ok | LinkState::Partitioned | LinkState::Lossy => {}
+            }
+            return not_number(path);
+        }
+        Some("carried") => l.carried,
+        Some("lost") => l.lost,
+        Some(_) => return Err(Missing::Metric),
+    };
+    number(n, path)
+}
+
+/// Looks a metric up and words a failure (`no metric `x` for `orders``).
+pub fn lookup(
+    metrics: &dyn MetricSource,
+    metric: &str,
+    target: Option<&str>,
+) -> Result<i64, String> {
+    metrics
+        .metric(metric, target)
+        .map_err(|missing| match missing {
+            Missing::Target => format!(
+                "no service, queue, topic or link named `{}` in the metrics",
+                target.unwrap_or_default()
+            ),
+            Missing::Metric => format!(
+                "no metric `{metric}`{}",
+                target.map(|t| format!(" for `{t}`")).unwrap_or_default()
+            ),
+            Missing::NotNumber => format!("`{metric}` is not a number"),
+        })
+}
+
 /// Evaluates one clause; returns (holds, observation text).
-pub fn eval_clause(clause: &Clause, metrics: &Value) -> (bool, String) {
+pub fn eval_clause(clause: &Clause, metrics: &dyn MetricSource) -> (bool, String) {
     match clause {
         Clause::Compare {
             metric,
@@ -349,7 +548,7 @@ pub fn eval_clause(clause: &Clause, metrics: &Value) -> (bool, String) {
 }
 
 /// Evaluates a whole expectation text (already validated at load; a parse error fails it).
-pub fn evaluate(text: &str, metrics: &Value) -> ExpectationResult {
+pub fn evaluate(text: &str, metrics: &dyn MetricSource) -> ExpectationResult {
     match parse(text) {
         Err((message, _)) => ExpectationResult {
             text: text.to_string(),
