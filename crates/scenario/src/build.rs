@@ -148,11 +148,50 @@ impl Scenario {
 
 struct Builder<'a> {
     s: &'a Scenario,
-    services: BTreeMap<&'a str, ServiceId>,
-    queues: BTreeMap<&'a str, QueueId>,
-    topics: BTreeMap<&'a str, TopicId>,
+    services: NameIds<'a, ServiceId>,
+    queues: NameIds<'a, QueueId>,
+    topics: NameIds<'a, TopicId>,
     links: Vec<ResolvedLink>,
     diags: Vec<Diagnostic>,
+}
+
+/// Name -> id lookup for the few names of a scenario: a list searched from its end, so a repeated
+/// name resolves to its last entry exactly as a `BTreeMap` insert or `collect` would. Used instead
+/// of one `BTreeMap` per id type because each of those instantiates its own tree code in the wasm.
+pub(crate) struct NameIds<'a, I>(Vec<(&'a str, I)>);
+
+impl<I> Default for NameIds<'_, I> {
+    fn default() -> Self {
+        NameIds(Vec::new())
+    }
+}
+
+impl<'a, I> NameIds<'a, I> {
+    pub(crate) fn insert(&mut self, name: &'a str, id: I) {
+        self.0.push((name, id));
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&I> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, id)| id)
+    }
+}
+
+impl<'a, I> FromIterator<(&'a str, I)> for NameIds<'a, I> {
+    fn from_iter<T: IntoIterator<Item = (&'a str, I)>>(iter: T) -> Self {
+        NameIds(iter.into_iter().collect())
+    }
+}
+
+impl<I> std::ops::Index<&str> for NameIds<'_, I> {
+    type Output = I;
+    /// Panics on an unknown name, as `BTreeMap` indexing does (callers index validated names).
+    fn index(&self, name: &str) -> &I {
+        self.get(name).expect("no entry found for key")
+    }
 }
 
 fn problem(path: &str, message: impl Into<String>) -> Diagnostic {
@@ -195,7 +234,7 @@ impl<'a> Builder<'a> {
         Builder {
             s,
             services,
-            queues: BTreeMap::new(),
+            queues: NameIds::default(),
             topics,
             links: s.links_resolved(),
             diags: Vec::new(),
@@ -715,7 +754,7 @@ pub const TRIGGER_METRICS: &[&str] = &["received", "handled", "rpc_calls", "sent
 
 pub(crate) fn trigger(
     text: &str,
-    services: &BTreeMap<&str, ServiceId>,
+    services: &NameIds<'_, ServiceId>,
 ) -> Result<es::Trigger, String> {
     let expr = expect::parse(text).map_err(|(m, _)| m)?;
     let usage = || {

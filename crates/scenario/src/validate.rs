@@ -609,7 +609,7 @@ fn faults(c: &mut Checker, names: &Names, scenario: &Scenario) {
         within_run(c, scenario, &format!("{path}.at"), f.at);
         if let Some(cond) = &f.after {
             condition(c, names, &format!("{path}.after"), cond);
-            let services: BTreeMap<&str, switchboard_engine::ids::ServiceId> = scenario
+            let services: crate::build::NameIds<'_, switchboard_engine::ids::ServiceId> = scenario
                 .services
                 .iter()
                 .enumerate()
