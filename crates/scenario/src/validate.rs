@@ -3,6 +3,7 @@
 //! inside the run, and every `expect`/`after` condition names real targets and metrics.
 //! Works on a `Scenario` alone (the UI's form), positions come from `Spans` when there is text.
 
+use crate::build::NameIds;
 use crate::decode::Spans;
 use crate::diag::{suggest, Diagnostic};
 use crate::expect::{self, Clause, Operand};
@@ -78,8 +79,9 @@ pub const RUN_METRICS: &[&str] = &["events", "end_t_ms", "t_ms", "connections"];
 
 struct Names<'a> {
     kinds: BTreeMap<&'a str, Kind>,
-    fifo: BTreeMap<&'a str, bool>,
-    content_dedup: BTreeMap<&'a str, bool>,
+    // Lists rather than maps: a `BTreeMap` per value type costs its own tree code in the wasm.
+    fifo: NameIds<'a, bool>,
+    content_dedup: NameIds<'a, bool>,
     links: Vec<String>,
 }
 
@@ -179,8 +181,8 @@ pub fn validate(scenario: &Scenario, spans: &Spans) -> Vec<Diagnostic> {
     };
     let mut names = Names {
         kinds: BTreeMap::new(),
-        fifo: BTreeMap::new(),
-        content_dedup: BTreeMap::new(),
+        fifo: NameIds::default(),
+        content_dedup: NameIds::default(),
         links: Vec::new(),
     };
     let declared = scenario
@@ -536,7 +538,9 @@ fn actions(c: &mut Checker, names: &Names, path: &str, steps: &[Action], own: &s
 }
 
 fn links(c: &mut Checker, names: &Names, scenario: &Scenario) {
-    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    // (ends, index) of the links so far; searched from the end, so a repeat reports the latest
+    // earlier link, as a map insert would (a list: smaller in the wasm than a map of this type).
+    let mut seen: Vec<((String, String), usize)> = Vec::new();
     for (i, l) in scenario.links.iter().enumerate() {
         let path = format!("links[{i}]");
         let from = c.resolve(
@@ -583,7 +587,9 @@ fn links(c: &mut Checker, names: &Names, scenario: &Scenario) {
         } else {
             (l.to.clone(), l.from.clone())
         };
-        if let Some(first) = seen.insert(key, i) {
+        let first = seen.iter().rev().find(|(k, _)| *k == key).map(|(_, i)| *i);
+        seen.push((key, i));
+        if let Some(first) = first {
             c.error(
                 &path,
                 format!(
