@@ -8,7 +8,6 @@ use crate::decode::Spans;
 use crate::diag::{suggest, Diagnostic};
 use crate::expect::{self, Clause, Operand};
 use crate::file::*;
-use std::collections::BTreeMap;
 
 /// What a name refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +76,41 @@ pub const LINK_METRICS: &[&str] = &["carried", "lost"];
 /// Run-wide metrics (no target): `events`, `end_t_ms`, `connections` (links in the topology).
 pub const RUN_METRICS: &[&str] = &["events", "end_t_ms", "t_ms", "connections"];
 
+/// Name -> kind, kept sorted by name: answers exactly as a `BTreeMap<&str, Kind>` would (sorted
+/// iteration, `insert` replaces and returns the previous kind) without that map's own tree code
+/// in the wasm. At most a few thousand names (`MAX_ITEMS` per section).
+#[derive(Default)]
+struct Kinds<'a>(Vec<(&'a str, Kind)>);
+
+impl<'a> Kinds<'a> {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| (*n).cmp(name))
+    }
+    fn insert(&mut self, name: &'a str, kind: Kind) -> Option<Kind> {
+        match self.find(name) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, kind)),
+            Err(i) => {
+                self.0.insert(i, (name, kind));
+                None
+            }
+        }
+    }
+    fn get(&self, name: &str) -> Option<&Kind> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+    fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+    fn keys(&self) -> impl Iterator<Item = &&'a str> {
+        self.0.iter().map(|(n, _)| n)
+    }
+    fn iter(&self) -> impl Iterator<Item = (&&'a str, &Kind)> {
+        self.0.iter().map(|(n, k)| (n, k))
+    }
+}
+
 struct Names<'a> {
-    kinds: BTreeMap<&'a str, Kind>,
+    kinds: Kinds<'a>,
     // Lists rather than maps: a `BTreeMap` per value type costs its own tree code in the wasm.
     fifo: NameIds<'a, bool>,
     content_dedup: NameIds<'a, bool>,
@@ -180,7 +212,7 @@ pub fn validate(scenario: &Scenario, spans: &Spans) -> Vec<Diagnostic> {
         spans,
     };
     let mut names = Names {
-        kinds: BTreeMap::new(),
+        kinds: Kinds::default(),
         fifo: NameIds::default(),
         content_dedup: NameIds::default(),
         links: Vec::new(),
