@@ -6,7 +6,6 @@
 
 use crate::diag::{Diagnostic, Pos};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use std::collections::BTreeMap;
 
 /// Largest accepted scenario text. Real scenarios are a few KB; the limit keeps the browser responsive.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -101,7 +100,10 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
     }
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: BTreeMap<usize, (Node, u64)> = BTreeMap::new();
+    // By anchor id: the parser numbers anchors densely from 1 in the order it meets them, so a
+    // Vec by id answers as a map would, without a `BTreeMap` monomorph in the wasm. An entry is
+    // set when its node completes (an alias inside its own anchor's node finds nothing).
+    let mut anchors: Vec<Option<(Node, u64)>> = Vec::new();
     let mut nodes: u64 = 0;
     let mut documents = 0u32;
     let mut root: Option<Node> = None;
@@ -138,7 +140,7 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
                 None
             }
             Event::Alias(id) => {
-                let Some((node, count)) = anchors.get(&id) else {
+                let Some(Some((node, count))) = anchors.get(id) else {
                     return Err(Diagnostic::new(pos, "", "alias to an unknown anchor"));
                 };
                 nodes = nodes.saturating_add(*count);
@@ -223,7 +225,10 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
         };
         if anchor != 0 {
             let count = count_nodes(&node);
-            anchors.insert(anchor, (node.clone(), count));
+            if anchors.len() <= anchor {
+                anchors.resize_with(anchor + 1, || None);
+            }
+            anchors[anchor] = Some((node.clone(), count));
         }
         match stack.last_mut() {
             None => root = Some(node),
