@@ -304,15 +304,22 @@ pub(crate) fn summarize(world: &crate::world::World, events: u64, now: Millis) -
 pub fn connection_count(spec: &crate::spec::WorldSpec) -> u64 {
     use crate::spec::{Behaviour, Node, Step, Target};
     let mut pairs = std::collections::BTreeSet::new();
-    let mut brokered = std::collections::BTreeSet::new();
+    // By service id (dense): whether it talks to the broker. A Vec rather than a set of ids, so
+    // the wasm carries no `BTreeSet<ServiceId>` code; only the count is used.
+    let mut brokered: Vec<bool> = vec![false; spec.services.len()];
+    let mut mark = |s: crate::ids::ServiceId| {
+        let i = s.0 as usize;
+        if brokered.len() <= i {
+            brokered.resize(i + 1, false);
+        }
+        brokered[i] = true;
+    };
     for link in &spec.links {
         match (link.source, link.target) {
             (Node::Service(a), Node::Service(b)) if a != b => {
                 pairs.insert((a.min(b), a.max(b)));
             }
-            (Node::Service(s), _) | (_, Node::Service(s)) => {
-                brokered.insert(s);
-            }
+            (Node::Service(s), _) | (_, Node::Service(s)) => mark(s),
             _ => {}
         }
     }
@@ -337,10 +344,10 @@ pub fn connection_count(spec: &crate::spec::WorldSpec) -> u64 {
                 .any(|s| s.target == crate::broker::SubscriptionTarget::Endpoint(id.0))
         });
         if uses_broker || endpoint {
-            brokered.insert(id);
+            mark(id);
         }
     }
-    pairs.len() as u64 + brokered.len() as u64
+    pairs.len() as u64 + brokered.iter().filter(|&&b| b).count() as u64
 }
 
 #[cfg(test)]
