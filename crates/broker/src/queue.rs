@@ -794,6 +794,16 @@ impl Queue {
         }
     }
 
+    /// An empty receive batch. Half the receives of a busy world find nothing, so it allocates only
+    /// when something is receivable.
+    fn new_batch(&self, max: u32) -> Vec<ReceivedMessage> {
+        if self.has_receivable() {
+            Vec::with_capacity(max as usize)
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Standard queue: oldest visible first (best effort: a seeded chance takes the second
     /// oldest), and a seeded chance of leaving a stray copy behind (at-least-once delivery).
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html>
@@ -804,12 +814,7 @@ impl Queue {
         visibility_ms: u64,
         poll: Option<PollId>,
     ) -> Vec<ReceivedMessage> {
-        // Half the receives of a busy world find nothing: allocate only when something waits.
-        let mut batch = if self.has_receivable() {
-            Vec::with_capacity(max as usize)
-        } else {
-            Vec::new()
-        };
+        let mut batch = self.new_batch(max);
         let mut copies = Vec::new();
         while (batch.len() as u64) < max as u64 {
             let Some(first) = self.msgs.pop_ready() else {
@@ -859,12 +864,7 @@ impl Queue {
         visibility_ms: u64,
         poll: Option<PollId>,
     ) -> Vec<ReceivedMessage> {
-        // Half the receives of a busy world find nothing: allocate only when something waits.
-        let mut batch = if self.has_receivable() {
-            Vec::with_capacity(max as usize)
-        } else {
-            Vec::new()
-        };
+        let mut batch = self.new_batch(max);
         let mut cursor: Option<(MessageId, u32)> = None;
         while (batch.len() as u64) < max as u64 {
             let next = match cursor {
