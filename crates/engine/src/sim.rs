@@ -163,20 +163,31 @@ impl Sim {
     /// Move the world's fresh events into the log (or, while replaying a known future, drop
     /// them: the log already has them).
     fn record(&mut self) {
-        std::mem::swap(&mut self.scratch, &mut self.world.out);
         let t = self.world.now;
-        for kind in self.scratch.drain(..) {
-            let seq = self.produced;
-            if (seq as usize) < self.log.len() {
-                debug_assert!(
-                    self.log[seq as usize].kind == kind,
-                    "replay diverged at event {seq}"
-                );
-            } else {
-                self.log.push(Event { seq, t, kind });
+        let start = self.produced;
+        let n = self.world.out.len() as u64;
+        if start as usize == self.log.len() {
+            // Running into the new future (the common case): append in place.
+            self.log
+                .extend(self.world.out.drain(..).zip(start..).map(|(kind, seq)| Event {
+                    seq,
+                    t,
+                    kind,
+                }));
+        } else {
+            std::mem::swap(&mut self.scratch, &mut self.world.out);
+            for (kind, seq) in self.scratch.drain(..).zip(start..) {
+                if (seq as usize) < self.log.len() {
+                    debug_assert!(
+                        self.log[seq as usize].kind == kind,
+                        "replay diverged at event {seq}"
+                    );
+                } else {
+                    self.log.push(Event { seq, t, kind });
+                }
             }
-            self.produced += 1;
         }
+        self.produced = start + n;
     }
 
     fn maybe_checkpoint(&mut self) {
@@ -225,29 +236,34 @@ impl Sim {
     pub fn run_until(&mut self, t: Millis, max_events: u64) -> RunStop {
         let mut n = 0;
         loop {
+            // Reveal what is already produced (the rest of an action, or a recorded future).
+            while self.cursor < self.produced {
+                if n >= max_events {
+                    return RunStop::EventBudget;
+                }
+                if self.log[self.cursor as usize].t > t {
+                    return RunStop::ReachedTime;
+                }
+                self.cursor += 1;
+                n += 1;
+            }
             if n >= max_events {
                 return RunStop::EventBudget;
             }
-            if self.cursor >= self.produced {
-                match self.world.next_time() {
-                    None => return RunStop::Idle,
-                    Some(next) if next > t && !self.injection_due() => return RunStop::ReachedTime,
-                    Some(_) => {}
-                }
-                if !self.advance_world_until(t) {
-                    return match self.world.next_time() {
-                        None => RunStop::Idle,
-                        Some(next) if next > t && self.produced < self.max_events => {
-                            RunStop::ReachedTime
-                        }
-                        Some(_) => RunStop::WorldLimit,
-                    };
-                }
-            } else if self.log[self.cursor as usize].t > t {
-                return RunStop::ReachedTime;
+            match self.world.next_time() {
+                None => return RunStop::Idle,
+                Some(next) if next > t && !self.injection_due() => return RunStop::ReachedTime,
+                Some(_) => {}
             }
-            self.cursor += 1;
-            n += 1;
+            if !self.advance_world_until(t) {
+                return match self.world.next_time() {
+                    None => RunStop::Idle,
+                    Some(next) if next > t && self.produced < self.max_events => {
+                        RunStop::ReachedTime
+                    }
+                    Some(_) => RunStop::WorldLimit,
+                };
+            }
         }
     }
 
