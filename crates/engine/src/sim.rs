@@ -168,12 +168,13 @@ impl Sim {
         let n = self.world.out.len() as u64;
         if start as usize == self.log.len() {
             // Running into the new future (the common case): append in place.
-            self.log
-                .extend(self.world.out.drain(..).zip(start..).map(|(kind, seq)| Event {
-                    seq,
-                    t,
-                    kind,
-                }));
+            self.log.extend(
+                self.world
+                    .out
+                    .drain(..)
+                    .zip(start..)
+                    .map(|(kind, seq)| Event { seq, t, kind }),
+            );
         } else {
             std::mem::swap(&mut self.scratch, &mut self.world.out);
             for (kind, seq) in self.scratch.drain(..).zip(start..) {
