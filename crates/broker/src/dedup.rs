@@ -2,16 +2,18 @@
 //! were accepted recently, the message (or publish) each one named, and when its window started.
 //!
 //! Compact on purpose (issue 5's memory budget): an id is remembered as a 128-bit hash of
-//! (scope, id) instead of its text, in an ordered map (deterministic, no `HashMap`) plus a ring
-//! in acceptance order that expires entries from the front. About 70 bytes per remembered id,
-//! against about 150 with the text as `Arc<str>` keys in a map and a second ring of `Arc`s
-//! (measured by `tests/memory.rs`).
+//! (scope, id) instead of its text. The acceptances sit in a ring in time order (expired from
+//! the front), and a flat open-addressing table (linear probing on the hash, never iterated, so
+//! deterministic) maps a key to its latest acceptance by sequence number. About 45 bytes per
+//! remembered id, against about 75 with an ordered map of keys and about 150 with the text as
+//! `Arc<str>` keys (measured by `tests/memory.rs`); both parts are flat, so a checkpoint clone
+//! is two copies of memory instead of a tree walk.
 //!
 //! Exactness: two different ids are confused only if their 128-bit hashes collide, a chance of
 //! about n²/2^129 for n ids in one window (below 10^-26 for a million ids): the same kind of bet
 //! SQS makes itself when it deduplicates content by its SHA-256.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::config::limits;
 use crate::time::Millis;
@@ -19,20 +21,31 @@ use crate::time::Millis;
 /// The identity of a deduplication id within its scope.
 pub(crate) type DedupKey = (u64, u64);
 
-/// One accepted id, in acceptance order (24 bytes).
+/// One accepted id, in acceptance order (32 bytes).
 #[derive(Clone, Copy, Debug)]
 struct Accepted {
     at: Millis,
     key: DedupKey,
+    /// The original message or publish id.
+    original: u64,
 }
+
+/// An empty table slot.
+const EMPTY: u64 = 0;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DedupIndex {
-    /// Key → (original message or publish id, start of its window).
-    map: BTreeMap<DedupKey, (u64, Millis)>,
-    /// Acceptances in time order (times never decrease). An entry whose key was accepted again
-    /// after its window ended is stale and skipped when it reaches the front.
+    /// Acceptances in time order (times never decrease); `ring[i]` has sequence number
+    /// `base + i`. An entry whose key was accepted again later is stale: the table names the
+    /// newer one, and the old one is skipped when it reaches the front.
     ring: VecDeque<Accepted>,
+    /// Sequence number of `ring[0]`.
+    base: u64,
+    /// Open addressing by `key.0`: sequence number + 1 of the key's latest acceptance, or
+    /// `EMPTY`. A power of two long (or empty), at most half full.
+    table: Vec<u64>,
+    /// Occupied table slots (= distinct keys remembered).
+    n_keys: usize,
 }
 
 /// 64-bit finaliser of SplitMix64: every input bit affects every output bit.
@@ -60,44 +73,145 @@ impl DedupIndex {
         (mix(a ^ bytes.len() as u64), mix(b ^ 0x2545_f491_4f6c_dd1d))
     }
 
+    fn mask(&self) -> usize {
+        self.table.len().wrapping_sub(1)
+    }
+
+    fn home(&self, key: DedupKey) -> usize {
+        key.0 as usize & self.mask()
+    }
+
+    /// The acceptance a table slot names.
+    fn accepted(&self, slot_value: u64) -> &Accepted {
+        &self.ring[(slot_value - 1 - self.base) as usize]
+    }
+
+    /// The table slot holding `key`, if remembered.
+    fn find_slot(&self, key: DedupKey) -> Option<usize> {
+        if self.table.is_empty() {
+            return None;
+        }
+        let mask = self.mask();
+        let mut i = self.home(key);
+        loop {
+            let v = self.table[i];
+            if v == EMPTY {
+                return None;
+            }
+            if self.accepted(v).key == key {
+                return Some(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Empties table slot `i`, shifting later entries of its probe run back (no tombstones).
+    fn remove_slot(&mut self, mut i: usize) {
+        let mask = self.mask();
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            let v = self.table[j];
+            if v == EMPTY {
+                break;
+            }
+            let k = self.home(self.accepted(v).key);
+            // Move the entry at j back to i unless its home lies cyclically in (i, j].
+            let stays = if i <= j {
+                i < k && k <= j
+            } else {
+                i < k || k <= j
+            };
+            if !stays {
+                self.table[i] = v;
+                i = j;
+            }
+        }
+        self.table[i] = EMPTY;
+        self.n_keys -= 1;
+    }
+
+    /// Puts `value` (naming an acceptance of `key`, which is not in the table) in an empty slot.
+    fn place(&mut self, key: DedupKey, value: u64) {
+        let mask = self.mask();
+        let mut i = self.home(key);
+        while self.table[i] != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.table[i] = value;
+        self.n_keys += 1;
+    }
+
+    /// Rebuilds the table with `len` slots (a power of two) from the ring: later acceptances
+    /// of a key replace earlier ones, as `insert` does.
+    fn rebuild(&mut self, len: usize) {
+        self.table = vec![EMPTY; len];
+        self.n_keys = 0;
+        for i in 0..self.ring.len() {
+            let key = self.ring[i].key;
+            let value = self.base + i as u64 + 1;
+            match self.find_slot(key) {
+                Some(slot) => self.table[slot] = value,
+                None => self.place(key, value),
+            }
+        }
+    }
+
     /// Forgets ids whose window has passed (at or before `now`).
     pub(crate) fn prune(&mut self, now: Millis) {
-        while let Some(&Accepted { at, key }) = self.ring.front() {
+        while let Some(&Accepted { at, key, .. }) = self.ring.front() {
             if at.plus(limits::DEDUP_WINDOW_MS) > now {
                 break;
             }
-            self.ring.pop_front();
-            if self.map.get(&key).is_some_and(|&(_, first)| first == at) {
-                self.map.remove(&key);
+            if let Some(slot) = self.find_slot(key) {
+                if self.table[slot] == self.base + 1 {
+                    self.remove_slot(slot);
+                }
             }
+            self.ring.pop_front();
+            self.base += 1;
         }
         if self.ring.capacity() > 4 * self.ring.len() + 256 {
             self.ring.shrink_to(2 * self.ring.len() + 64);
+        }
+        if self.table.len() > 64 && self.n_keys * 8 < self.table.len() {
+            self.rebuild((self.n_keys * 4).next_power_of_two().max(16));
         }
     }
 
     /// The original (message or publish id) and the end of its window, if `key` was accepted
     /// less than 5 minutes before `now`.
     pub(crate) fn find(&self, key: DedupKey, now: Millis) -> Option<(u64, Millis)> {
-        let &(original, first) = self.map.get(&key)?;
-        let window_ends = first.plus(limits::DEDUP_WINDOW_MS);
-        (now < window_ends).then_some((original, window_ends))
+        let slot = self.find_slot(key)?;
+        let a = self.accepted(self.table[slot]);
+        let window_ends = a.at.plus(limits::DEDUP_WINDOW_MS);
+        (now < window_ends).then_some((a.original, window_ends))
     }
 
     /// Starts the window of `key` at `at`, naming `original`.
     pub(crate) fn insert(&mut self, key: DedupKey, original: u64, at: Millis) {
-        self.map.insert(key, (original, at));
         if self.ring.len() == self.ring.capacity() {
             // Grow by a quarter rather than double (see `store.rs`).
             let extra = (self.ring.len() / 4).max(16);
             self.ring.reserve_exact(extra);
         }
-        self.ring.push_back(Accepted { at, key });
+        let value = self.base + self.ring.len() as u64 + 1;
+        self.ring.push_back(Accepted { at, key, original });
+        if let Some(slot) = self.find_slot(key) {
+            self.table[slot] = value;
+            return;
+        }
+        if (self.n_keys + 1) * 2 > self.table.len() {
+            // `rebuild` places the new acceptance too (it is in the ring already).
+            self.rebuild((self.table.len() * 2).max(16));
+        } else {
+            self.place(key, value);
+        }
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.map.len()
+        self.n_keys
     }
 }
 
@@ -133,5 +247,37 @@ mod tests {
         d.insert(key, 9, Millis(400_000));
         d.prune(Millis(400_000));
         assert_eq!(d.find(key, Millis(400_001)), Some((9, Millis(700_000))));
+    }
+
+    #[test]
+    fn table_agrees_with_a_model_through_growth_pruning_and_shrinking() {
+        use std::collections::BTreeMap;
+        let mut d = DedupIndex::default();
+        let mut model: BTreeMap<DedupKey, (u64, Millis)> = BTreeMap::new();
+        let mut x = 12345u64;
+        for step in 0..60_000u64 {
+            x = mix(x.wrapping_add(step));
+            let now = Millis(step * 20);
+            d.prune(now);
+            // Few distinct ids, so many repeats, with and without a live window.
+            let key = DedupIndex::key(0, &format!("{}", x % 20_000));
+            let expected = model.get(&key).and_then(|&(o, at)| {
+                let ends = at.plus(limits::DEDUP_WINDOW_MS);
+                (now < ends).then_some((o, ends))
+            });
+            assert_eq!(d.find(key, now), expected, "step {step}");
+            if expected.is_none() {
+                d.insert(key, step, now);
+                model.insert(key, (step, now));
+            }
+            if step % 1_000 == 0 {
+                model.retain(|_, &mut (_, at)| at.plus(limits::DEDUP_WINDOW_MS) > now);
+                assert_eq!(d.len(), model.len(), "step {step}");
+            }
+        }
+        // Let everything expire: the table shrinks back.
+        d.prune(Millis(10_000_000));
+        assert_eq!(d.len(), 0);
+        assert!(d.table.len() <= 64);
     }
 }
