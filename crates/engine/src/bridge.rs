@@ -12,6 +12,7 @@ use crate::broker::{
 use crate::event::ClientCallRecord;
 use crate::ids::ServiceId;
 use crate::spec::{ApiCall, MessageTemplate, ReceiptRef, WorldSpec};
+use crate::statics::Message;
 use crate::world::{build_error, BuildError};
 
 /// What a consumer holds after a receive: the broker's own received-message record.
@@ -78,10 +79,10 @@ fn string_attributes(
 }
 
 /// Moves the rendered message into the request (no second copy of the strings).
-fn into_send_request(message: MessageTemplate, meta: MessageMeta) -> SendRequest {
+fn into_send_request(message: Message, meta: MessageMeta) -> SendRequest {
     SendRequest {
         body: message.body,
-        attributes: string_attributes(message.attributes),
+        attributes: message.attributes,
         delay_s: None,
         group_id: message.group_id,
         dedup_id: message.dedup_id,
@@ -96,7 +97,7 @@ pub(crate) fn send(
     rng: &mut Rng,
     out: &mut Vec<BrokerEvent>,
     queue: QueueId,
-    message: MessageTemplate,
+    message: Message,
     origin: u64,
     created_at: Millis,
 ) -> Result<MessageId, ErrorCode> {
@@ -114,13 +115,13 @@ pub(crate) fn publish(
     rng: &mut Rng,
     out: &mut Vec<BrokerEvent>,
     topic: TopicId,
-    message: MessageTemplate,
+    message: Message,
     origin: u64,
     created_at: Millis,
 ) -> Result<(), ErrorCode> {
     let request = PublishRequest {
         body: message.body,
-        attributes: string_attributes(message.attributes),
+        attributes: message.attributes,
         group_id: message.group_id,
         dedup_id: message.dedup_id,
         meta: MessageMeta { origin, created_at },

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::broker::{QueueId, SubscriptionTarget, TopicId};
+use crate::broker::{AttributeValue, MessageAttributes, QueueId, SubscriptionTarget, TopicId};
 use crate::ids::{LinkId, ServiceId};
 use crate::spec::{
     ApiCall, Behaviour, ConsumerSpec, EventMatch, FaultAction, FaultSpec, Limits, LinkKind,
@@ -76,6 +76,11 @@ pub(crate) struct Statics {
     /// By service: the index of its idempotency store in `names.stores`, or `NO_STORE`.
     pub store_of: Vec<u32>,
     link_index: BTreeMap<(Node, Node), LinkId>,
+    /// By service: its producer template, parsed (None for other services).
+    producer_templates: Vec<Option<Template>>,
+    /// By service, by chain step: the step's template, parsed (None for steps that send
+    /// nothing).
+    step_templates: Vec<Vec<Option<Template>>>,
 }
 
 /// `Statics::store_of` for a service that keeps no idempotency store.
@@ -172,6 +177,31 @@ impl Statics {
                 .any(|f| matches!(f.at, Trigger::AfterEvent { .. })),
             store_of,
             link_index,
+            producer_templates: spec
+                .services
+                .iter()
+                .map(|s| match &s.behaviour {
+                    Behaviour::Producer(p) => Some(Template::parse(&p.template)),
+                    _ => None,
+                })
+                .collect(),
+            step_templates: spec
+                .services
+                .iter()
+                .map(|s| match &s.behaviour {
+                    Behaviour::RpcServer(RpcServerSpec { chain, .. })
+                    | Behaviour::Consumer(ConsumerSpec { chain, .. }) => chain
+                        .iter()
+                        .map(|step| match step {
+                            Step::Send { template, .. } | Step::Publish { template, .. } => {
+                                Some(Template::parse(template))
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
         })
     }
 
@@ -189,8 +219,17 @@ impl Statics {
         }
     }
 
-    pub fn producer_template(&self, service: ServiceId) -> Option<&MessageTemplate> {
-        self.producer(service).map(|p| &p.template)
+    /// A producer's template, parsed.
+    pub(crate) fn producer_template(&self, service: ServiceId) -> Option<&Template> {
+        self.producer_templates.get(service.0 as usize)?.as_ref()
+    }
+
+    /// The parsed template of a chain step that sends or publishes.
+    pub(crate) fn step_template(&self, service: ServiceId, step: u32) -> Option<&Template> {
+        self.step_templates
+            .get(service.0 as usize)?
+            .get(step as usize)?
+            .as_ref()
     }
 
     pub fn consumer(&self, service: ServiceId) -> Option<&ConsumerSpec> {
@@ -498,4 +537,279 @@ pub(crate) fn check_fault(
             Ok(())
         }
     }
+}
+
+// ---- templates ------------------------------------------------------------------------------
+
+/// One piece of a parsed template text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Piece {
+    /// `src[start..end]`, copied as written.
+    Lit { start: u32, end: u32 },
+    /// `{n}`
+    N,
+    /// `{n%K}` (K > 0)
+    NMod(u64),
+    /// `{origin}`
+    Origin,
+}
+
+/// A template text parsed once when the world is built, so rendering a message is one
+/// exact-size allocation and no scanning. Renders exactly what `world::fill_text` renders:
+/// texts where the two passes of `fill_text` interact (a `{n...}` whose closing brace is that
+/// of an `{origin}`, as in `{n%{origin}}`) keep no pieces and go through `fill_text` itself.
+#[derive(Clone, Debug)]
+pub(crate) struct Text {
+    src: String,
+    /// None: render through the generic `fill_text`.
+    pieces: Option<Vec<Piece>>,
+    /// Bytes of the literal pieces.
+    literal_len: usize,
+}
+
+/// `{origin}` occurrences of `text` as `fill_text`'s first pass finds them: (start, end).
+fn origin_spans(text: &str) -> Vec<(usize, usize)> {
+    const PAT: &[u8] = b"{origin}";
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b'{') {
+        let at = from + i;
+        if bytes[at..].starts_with(PAT) {
+            spans.push((at, at + PAT.len()));
+            from = at + PAT.len();
+        } else {
+            from = at + 1;
+        }
+    }
+    spans
+}
+
+impl Text {
+    pub(crate) fn parse(src: &str) -> Text {
+        let pieces = Self::pieces(src);
+        let literal_len = pieces.as_ref().map_or(0, |p| {
+            p.iter()
+                .map(|piece| match *piece {
+                    Piece::Lit { start, end } => (end - start) as usize,
+                    _ => 0,
+                })
+                .sum()
+        });
+        Text {
+            src: src.to_string(),
+            pieces,
+            literal_len,
+        }
+    }
+
+    fn pieces(src: &str) -> Option<Vec<Piece>> {
+        if src.len() > u32::MAX as usize {
+            return None;
+        }
+        let bytes = src.as_bytes();
+        // Placeholders by position: (start, end, piece). `{origin}` and `{n` never overlap
+        // (the brace of `{origin}` is followed by `o`, its `n` by `}`), and replacing an
+        // `{origin}` by digits creates or destroys no `{n`.
+        let mut found: Vec<(usize, usize, Piece)> = origin_spans(src)
+            .into_iter()
+            .map(|(s, e)| (s, e, Piece::Origin))
+            .collect();
+        let origin_ends: Vec<usize> = found.iter().map(|f| f.1 - 1).collect();
+        let mut from = 0;
+        while let Some(i) = bytes[from..].iter().position(|&b| b == b'{') {
+            let at = from + i;
+            if bytes.get(at + 1) != Some(&b'n') {
+                from = at + 1;
+                continue;
+            }
+            let after = at + 2;
+            let close = bytes[after..].iter().position(|&b| b == b'}');
+            let Some(end) = close else {
+                // No closing brace: "{n" stays as written (and so does the rest).
+                from = after;
+                continue;
+            };
+            if origin_ends.contains(&(after + end)) {
+                // The closing brace belongs to an `{origin}`: fill_text sees other text there.
+                return None;
+            }
+            let value = match end {
+                0 => Some(Piece::N),
+                _ => src[after..after + end]
+                    .strip_prefix('%')
+                    .and_then(|k| k.parse::<u64>().ok())
+                    .filter(|&k| k > 0)
+                    .map(Piece::NMod),
+            };
+            match value {
+                Some(piece) => {
+                    found.push((at, after + end + 1, piece));
+                    from = after + end + 1;
+                }
+                None => from = after,
+            }
+        }
+        found.sort_by_key(|f| f.0);
+        let mut pieces = Vec::with_capacity(found.len() * 2 + 1);
+        let mut at = 0;
+        for (start, end, piece) in found {
+            if start > at {
+                pieces.push(Piece::Lit {
+                    start: at as u32,
+                    end: start as u32,
+                });
+            }
+            pieces.push(piece);
+            at = end;
+        }
+        if at < src.len() {
+            pieces.push(Piece::Lit {
+                start: at as u32,
+                end: src.len() as u32,
+            });
+        }
+        Some(pieces)
+    }
+
+    /// Whether the text renders the same for every counter and origin.
+    pub(crate) fn is_constant(&self) -> bool {
+        self.pieces
+            .as_ref()
+            .is_some_and(|p| p.iter().all(|piece| matches!(piece, Piece::Lit { .. })))
+    }
+
+    /// The text with `{origin}`, `{n}` and `{n%K}` filled in.
+    pub(crate) fn render(&self, n: u64, origin: u64) -> String {
+        let Some(pieces) = &self.pieces else {
+            return crate::world::fill_text(&self.src, n, origin);
+        };
+        let value = |piece: &Piece| match *piece {
+            Piece::N => Some(n),
+            Piece::NMod(k) => Some(n % k),
+            Piece::Origin => Some(origin),
+            Piece::Lit { .. } => None,
+        };
+        let len = self.literal_len
+            + pieces
+                .iter()
+                .filter_map(value)
+                .map(decimal_len)
+                .sum::<usize>();
+        let mut out = String::with_capacity(len);
+        for piece in pieces {
+            match *piece {
+                Piece::Lit { start, end } => out.push_str(&self.src[start as usize..end as usize]),
+                _ => push_decimal(&mut out, value(piece).unwrap_or(0)),
+            }
+        }
+        out
+    }
+}
+
+/// Number of decimal digits of `v`.
+fn decimal_len(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// Appends the decimal digits of `v`, two at a time (no temporary `String`, no UTF-8 check).
+pub(crate) fn push_decimal(out: &mut String, mut v: u64) {
+    /// "00", "01", ... "99".
+    const PAIRS: [u8; 200] = {
+        let mut pairs = [0u8; 200];
+        let mut i = 0;
+        while i < 100 {
+            pairs[2 * i] = b'0' + (i / 10) as u8;
+            pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
+        }
+        pairs
+    };
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i] = PAIRS[pair];
+        buf[i + 1] = PAIRS[pair + 1];
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i] = PAIRS[pair];
+        buf[i + 1] = PAIRS[pair + 1];
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    for &digit in &buf[i..] {
+        out.push(char::from(digit));
+    }
+}
+
+/// A message template parsed once: what a producer or chain step renders per message.
+#[derive(Clone, Debug)]
+pub(crate) struct Template {
+    body: Text,
+    /// The attributes as the broker takes them, when every value is constant (then each
+    /// message gets a clone of this map); otherwise None and `attributes` are rendered.
+    fixed_attributes: Option<MessageAttributes>,
+    attributes: Vec<(String, Text)>,
+    group_id: Option<Text>,
+    dedup_id: Option<Text>,
+}
+
+/// A rendered message, ready for the broker's send and publish requests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Message {
+    pub body: String,
+    pub attributes: MessageAttributes,
+    pub group_id: Option<String>,
+    pub dedup_id: Option<String>,
+}
+
+impl Template {
+    pub(crate) fn parse(template: &MessageTemplate) -> Template {
+        let attributes: Vec<(String, Text)> = template
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), Text::parse(v)))
+            .collect();
+        let fixed_attributes = attributes
+            .iter()
+            .all(|(_, v)| v.is_constant())
+            .then(|| attributes_map(&attributes, 0, 0));
+        Template {
+            body: Text::parse(&template.body),
+            fixed_attributes,
+            attributes,
+            group_id: template.group_id.as_deref().map(Text::parse),
+            dedup_id: template.dedup_id.as_deref().map(Text::parse),
+        }
+    }
+
+    /// Fill the template: `{origin}` (the message's origin, unique per original message, kept
+    /// by chain steps), then `{n}` / `{n%K}`.
+    pub(crate) fn render(&self, n: u64, origin: u64) -> Message {
+        Message {
+            body: self.body.render(n, origin),
+            attributes: match &self.fixed_attributes {
+                Some(map) => map.clone(),
+                None => attributes_map(&self.attributes, n, origin),
+            },
+            group_id: self.group_id.as_ref().map(|t| t.render(n, origin)),
+            dedup_id: self.dedup_id.as_ref().map(|t| t.render(n, origin)),
+        }
+    }
+}
+
+/// String message attributes as the broker takes them. Inserted one by one: a repeated name
+/// keeps its last value.
+fn attributes_map(attributes: &[(String, Text)], n: u64, origin: u64) -> MessageAttributes {
+    let mut map = MessageAttributes::new();
+    for (k, v) in attributes {
+        map.insert(k.clone(), AttributeValue::string(v.render(n, origin)));
+    }
+    map
 }

@@ -18,10 +18,9 @@ use crate::event::{EventKind, Failure, LossCause, WorkOutcome};
 use crate::ids::{LinkId, ServiceId};
 use crate::metrics::{OriginSet, QueueSamples, ServiceMetrics};
 use crate::spec::{
-    Behaviour, EventMatch, FaultAction, MessageTemplate, Node, Overflow, Schedule, Step, Target,
-    Trigger, WorldSpec,
+    Behaviour, EventMatch, FaultAction, Node, Overflow, Schedule, Step, Target, Trigger, WorldSpec,
 };
-use crate::statics::Statics;
+use crate::statics::{push_decimal, Message, Statics};
 
 /// What the agenda holds: the scheduled causes. Small and `Copy`, so the heap stays cheap.
 #[derive(Clone, Copy, Debug)]
@@ -306,21 +305,6 @@ fn find_brace_n(text: &str) -> Option<usize> {
     None
 }
 
-/// Appends the decimal digits of `v` without a temporary `String`.
-fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
-}
-
 /// Replace `{n}` by the counter and `{n%K}` by the counter modulo K (to cycle through K FIFO
 /// groups, say). Anything else is copied as written.
 fn substitute(text: &str, n: u64) -> String {
@@ -344,7 +328,7 @@ fn substitute(text: &str, n: u64) -> String {
         };
         match (value, close) {
             (Some(v), Some(end)) => {
-                push_u64(&mut out, v);
+                push_decimal(&mut out, v);
                 rest = &after[end + 1..];
             }
             _ => {
@@ -377,7 +361,7 @@ fn replace_origin(text: &str, origin: u64) -> Option<String> {
     let mut at = Some(first);
     while let Some(i) = at {
         out.push_str(&rest[..i]);
-        push_u64(&mut out, origin);
+        push_decimal(&mut out, origin);
         rest = &rest[i + PAT.len()..];
         at = find(rest);
     }
@@ -386,7 +370,7 @@ fn replace_origin(text: &str, origin: u64) -> Option<String> {
 }
 
 /// Fill one template text: `{origin}` first, then `{n}` / `{n%K}`.
-fn fill_text(text: &str, n: u64, origin: u64) -> String {
+pub(crate) fn fill_text(text: &str, n: u64, origin: u64) -> String {
     // Most template texts (attribute values, fixed bodies) have no placeholder at all.
     if !text.as_bytes().contains(&b'{') {
         return text.to_string();
@@ -400,22 +384,6 @@ fn fill_text(text: &str, n: u64, origin: u64) -> String {
             }
         }
         None => substitute(text, n),
-    }
-}
-
-/// Fill a template: `{origin}` (the message's origin, unique per original message, kept by
-/// chain steps), then `{n}` / `{n%K}`.
-pub(crate) fn render(template: &MessageTemplate, n: u64, origin: u64) -> MessageTemplate {
-    let fill = |text: &str| fill_text(text, n, origin);
-    MessageTemplate {
-        body: fill(&template.body),
-        attributes: template
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.clone(), fill(v)))
-            .collect(),
-        group_id: template.group_id.as_deref().map(fill),
-        dedup_id: template.dedup_id.as_deref().map(fill),
     }
 }
 
@@ -929,10 +897,12 @@ impl World {
                     Purpose::Produce { n, .. } => (n, call.origin),
                     Purpose::Chain { .. } => (0, call.origin),
                 };
-                let template = self.statics.producer_template(call.caller);
-                let result = match template {
-                    Some(template) => {
-                        let message = render(template, n, origin);
+                let message = self
+                    .statics
+                    .producer_template(call.caller)
+                    .map(|t| t.render(n, origin));
+                let result = match message {
+                    Some(message) => {
                         self.broker_send(call.target, message, origin, call.created_at)
                     }
                     None => Err(Failure::Error),
@@ -946,7 +916,7 @@ impl World {
     fn broker_send(
         &mut self,
         target: Node,
-        message: MessageTemplate,
+        message: Message,
         origin: u64,
         created_at: Millis,
     ) -> Result<Option<MessageId>, Failure> {
@@ -1148,7 +1118,10 @@ impl World {
                 .is_none();
         if direct {
             // No link: the broker call happens now and answers at once.
-            let message = render(&spec.template, n, origin);
+            let message = match self.statics.producer_template(service) {
+                Some(template) => template.render(n, origin),
+                None => return,
+            };
             let result = self.broker_send(target, message, origin, created_at);
             let failure = result.as_ref().err().copied();
             let call = Call {
@@ -1366,13 +1339,13 @@ impl World {
                     );
                     return;
                 }
-                Step::Send { queue, template } => {
-                    if !self.chain_send(service, job_no, ix, Node::Queue(*queue), template) {
+                Step::Send { queue, .. } => {
+                    if !self.chain_send(service, job_no, ix, Node::Queue(*queue), job.step) {
                         return;
                     }
                 }
-                Step::Publish { topic, template } => {
-                    if !self.chain_send(service, job_no, ix, Node::Topic(*topic), template) {
+                Step::Publish { topic, .. } => {
+                    if !self.chain_send(service, job_no, ix, Node::Topic(*topic), job.step) {
                         return;
                     }
                 }
@@ -1392,12 +1365,15 @@ impl World {
         job_no: u64,
         ix: usize,
         target: Node,
-        template: &MessageTemplate,
+        step: u32,
     ) -> bool {
         let job = &self.services[service.ix()].jobs[ix];
         let (origin, created_at) = (job.origin, job.created_at);
         let n = self.services[service.ix()].metrics.handled + 1;
-        let message = render(template, n, origin);
+        let message = match self.statics.step_template(service, step) {
+            Some(template) => template.render(n, origin),
+            None => Message::default(),
+        };
         let result = self.broker_send(target, message, origin, created_at);
         let failure = result.as_ref().err().copied();
         self.out.push(EventKind::ChainSent {
@@ -2382,6 +2358,8 @@ pub(crate) fn schedule_time(schedule: &Schedule, k: u64) -> Option<Millis> {
 mod tests {
     use super::*;
 
+    use crate::spec::MessageTemplate;
+
     #[test]
     fn templates_substitute_the_counter_and_its_modulo() {
         assert_eq!(
@@ -2400,10 +2378,35 @@ mod tests {
         );
         assert_eq!(fill_text("{origin}{origin}x{n%{origin}}", 5, 0), "00x{n%0}");
         assert_eq!(fill_text("{n%{origin}}", 10, 4), "2");
-        let filled = render(&t, 3, 42);
+        let filled = crate::statics::Template::parse(&t).render(3, 42);
         assert_eq!(
             (filled.body.as_str(), filled.dedup_id.as_deref()),
             ("o42-3", Some("42"))
         );
+    }
+
+    /// Parsed templates render exactly what the generic two-pass `fill_text` renders, on
+    /// random texts made of placeholder fragments.
+    #[test]
+    fn parsed_texts_render_like_fill_text() {
+        const PARTS: [&str; 16] = [
+            "{", "}", "n", "%", "{n", "{n}", "{origin}", "{orig", "in}", "{n%", "7", "0", "+3",
+            "x", "{n%64}", "é",
+        ];
+        let mut rng = Rng::new(99);
+        for _ in 0..20_000 {
+            let len = rng.below(8) as usize;
+            let text: String = (0..len)
+                .map(|_| PARTS[rng.below(PARTS.len() as u64) as usize])
+                .collect();
+            let parsed = crate::statics::Text::parse(&text);
+            for (n, origin) in [(0, 0), (7, 3), (1234567890123, 42), (u64::MAX, 5)] {
+                assert_eq!(
+                    parsed.render(n, origin),
+                    fill_text(&text, n, origin),
+                    "{text:?} n={n} origin={origin}"
+                );
+            }
+        }
     }
 }
