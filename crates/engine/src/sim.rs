@@ -20,7 +20,9 @@
 //! replay applies them at the same index, so they survive seek. Injecting while in the past
 //! truncates the future first (a fork).
 
-use crate::broker::Millis;
+use std::sync::Arc;
+
+use crate::broker::{BrokerEvent, Millis, Payload};
 use crate::event::{fnv1a, Event, EventKind, FNV_OFFSET};
 use crate::ids::{LinkId, ServiceId};
 use crate::metrics::{summarize, Metrics};
@@ -68,6 +70,23 @@ pub(crate) fn link_state(link: &Link) -> LinkState {
     }
 }
 
+/// An event as the log keeps it for the rest of the run. A long poll's batch was allocated for
+/// up to 10 messages, so it gives back the unused room (most carry one or two), and its messages
+/// let go of their payloads (bodies and attributes are not part of the trace; keeping them would
+/// keep every long-polled message's payload alive for the whole run).
+fn compact(mut kind: EventKind, empty: &Arc<Payload>) -> EventKind {
+    if let EventKind::Broker {
+        event: BrokerEvent::PollCompleted { messages, .. },
+    } = &mut kind
+    {
+        messages.shrink_to_fit();
+        for m in messages.iter_mut() {
+            m.payload = empty.clone();
+        }
+    }
+    kind
+}
+
 #[derive(Clone, Debug)]
 struct Injection {
     at_event: u64,
@@ -93,6 +112,8 @@ pub struct Sim {
     injections: Vec<Injection>,
     max_events: u64,
     scratch: Vec<EventKind>,
+    /// Stands in for payloads the log lets go of (see `compact`).
+    empty_payload: Arc<Payload>,
     /// `produced` before the last action ran (the previous action boundary).
     action_start: u64,
 }
@@ -111,6 +132,7 @@ impl Sim {
             injections: Vec::new(),
             max_events: spec.limits.max_events,
             scratch: Vec::new(),
+            empty_payload: Arc::default(),
             action_start: 0,
         })
     }
@@ -173,18 +195,26 @@ impl Sim {
                     .out
                     .drain(..)
                     .zip(start..)
-                    .map(|(kind, seq)| Event { seq, t, kind }),
+                    .map(|(kind, seq)| Event {
+                        seq,
+                        t,
+                        kind: compact(kind, &self.empty_payload),
+                    }),
             );
         } else {
             std::mem::swap(&mut self.scratch, &mut self.world.out);
             for (kind, seq) in self.scratch.drain(..).zip(start..) {
                 if (seq as usize) < self.log.len() {
                     debug_assert!(
-                        self.log[seq as usize].kind == kind,
+                        self.log[seq as usize].kind == compact(kind, &self.empty_payload),
                         "replay diverged at event {seq}"
                     );
                 } else {
-                    self.log.push(Event { seq, t, kind });
+                    self.log.push(Event {
+                        seq,
+                        t,
+                        kind: compact(kind, &self.empty_payload),
+                    });
                 }
             }
         }
