@@ -145,7 +145,8 @@ fn prepare(
         eprintln!("{common_file}: the engine refused the scenario: {error}");
         Invalid
     })?;
-    Ok((scenario, sim))
+    // The CLI runs forward only: no checkpoints for step back.
+    Ok((scenario, sim.without_checkpoints()))
 }
 
 fn check(file: &str) -> Result<u8, Invalid> {

@@ -112,6 +112,8 @@ pub struct Sim {
     injections: Vec<Injection>,
     max_events: u64,
     scratch: Vec<EventKind>,
+    /// False for a headless run that never seeks (`without_checkpoints`).
+    checkpointing: bool,
     /// Stands in for payloads the log lets go of (see `compact`).
     empty_payload: Arc<Payload>,
     /// `produced` before the last action ran (the previous action boundary).
@@ -133,8 +135,16 @@ impl Sim {
             max_events: spec.limits.max_events,
             scratch: Vec::new(),
             empty_payload: Arc::default(),
+            checkpointing: true,
             action_start: 0,
         })
+    }
+
+    /// For a run that never looks back (the CLI's `run`, a batch check): take no checkpoints
+    /// beyond the start. Seeking still works, replaying from the start.
+    pub fn without_checkpoints(mut self) -> Sim {
+        self.checkpointing = false;
+        self
     }
 
     /// Run the next unit (an injection due at this index, or the next agenda action) and
@@ -222,7 +232,7 @@ impl Sim {
     }
 
     fn maybe_checkpoint(&mut self) {
-        if self.produced < self.next_checkpoint {
+        if self.produced < self.next_checkpoint || !self.checkpointing {
             return;
         }
         let bytes = self.world.approx_bytes();
