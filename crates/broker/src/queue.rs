@@ -130,9 +130,11 @@ pub(crate) struct Queue {
     /// FIFO: deduplication ids accepted in the last 5 minutes, per scope (see `dedup.rs`).
     dedup: DedupIndex,
     attempts: VecDeque<Attempt>,
-    /// Waiting long polls in arrival order, and by deadline.
-    polls: BTreeMap<PollId, Poll>,
-    poll_deadlines: BTreeSet<(Millis, PollId)>,
+    /// Waiting long polls in arrival order (= by id: poll ids only grow), and by deadline
+    /// (sorted; polls usually end in arrival order, so both are pushed at the back and taken
+    /// from the front).
+    polls: VecDeque<(PollId, Poll)>,
+    poll_deadlines: VecDeque<(Millis, PollId)>,
     last_purge: Option<Millis>,
     /// `compute_deadline()` as of the last change. The broker asks for every queue's deadline
     /// on every call, so it is cached; the broker refreshes it after each change it makes
@@ -233,8 +235,8 @@ impl Queue {
             blocked: BTreeSet::new(),
             dedup: DedupIndex::default(),
             attempts: VecDeque::new(),
-            polls: BTreeMap::new(),
-            poll_deadlines: BTreeSet::new(),
+            polls: VecDeque::new(),
+            poll_deadlines: VecDeque::new(),
             last_purge: None,
             deadline: None,
             metrics: QueueMetrics::default(),
@@ -703,15 +705,16 @@ impl Queue {
         *ctx.next_poll += 1;
         let poll = PollId(*ctx.next_poll);
         let until = ctx.now.plus(wait_s as u64 * 1000);
-        self.polls.insert(
+        self.polls.push_back((
             poll,
             Poll {
                 max,
                 visibility_ms,
                 until,
             },
-        );
-        self.poll_deadlines.insert((until, poll));
+        ));
+        let pos = self.poll_deadlines.partition_point(|&d| d < (until, poll));
+        self.poll_deadlines.insert(pos, (until, poll));
         ctx.out.push(BrokerEvent::PollWaiting {
             queue: self.id,
             poll,
@@ -1226,10 +1229,10 @@ impl Queue {
 
     /// Withdraws a waiting long poll; false if it is not waiting here.
     pub(crate) fn cancel_poll(&mut self, ctx: &mut Ctx, poll: PollId) -> bool {
-        let Some(p) = self.polls.remove(&poll) else {
+        let Some(p) = self.remove_poll(poll) else {
             return false;
         };
-        self.poll_deadlines.remove(&(p.until, poll));
+        self.remove_poll_deadline(p.until, poll);
         ctx.out.push(BrokerEvent::PollCancelled {
             queue: self.id,
             poll,
@@ -1251,13 +1254,32 @@ impl Queue {
     }
 
     fn compute_deadline(&self) -> Option<Millis> {
-        let timer = self.msgs.next_timer();
-        let retention = self
-            .msgs
-            .oldest()
-            .map(|m| m.sent_at.plus(self.cfg.retention_s as u64 * 1000));
-        let poll = self.poll_deadlines.first().map(|&(t, _)| t);
-        [timer, retention, poll].into_iter().flatten().min()
+        // The earliest of: the first timer, the oldest record's expiry, the first poll's end.
+        let mut best = self.msgs.next_timer();
+        let mut consider = |t: Millis| {
+            if best.is_none_or(|b| t < b) {
+                best = Some(t);
+            }
+        };
+        if let Some(m) = self.msgs.oldest() {
+            consider(m.sent_at.plus(self.cfg.retention_s as u64 * 1000));
+        }
+        if let Some(&(t, _)) = self.poll_deadlines.front() {
+            consider(t);
+        }
+        best
+    }
+
+    /// Takes waiting poll `poll` out of the arrival list (not out of `poll_deadlines`).
+    fn remove_poll(&mut self, poll: PollId) -> Option<Poll> {
+        let pos = self.polls.binary_search_by_key(&poll, |&(id, _)| id).ok()?;
+        self.polls.remove(pos).map(|(_, p)| p)
+    }
+
+    fn remove_poll_deadline(&mut self, until: Millis, poll: PollId) {
+        if let Ok(pos) = self.poll_deadlines.binary_search(&(until, poll)) {
+            self.poll_deadlines.remove(pos);
+        }
     }
 
     /// Applies everything due at or before `ctx.now`, in a fixed order: visibility/delay ends,
@@ -1287,12 +1309,12 @@ impl Queue {
         }
         self.expire(ctx);
         self.serve_polls(ctx);
-        while let Some(&(until, poll)) = self.poll_deadlines.first() {
+        while let Some(&(until, poll)) = self.poll_deadlines.front() {
             if until > now {
                 break;
             }
-            self.poll_deadlines.remove(&(until, poll));
-            self.polls.remove(&poll);
+            self.poll_deadlines.pop_front();
+            self.remove_poll(poll);
             ctx.out.push(BrokerEvent::PollCompleted {
                 queue: self.id,
                 poll,
@@ -1326,7 +1348,7 @@ impl Queue {
     /// Gives receivable messages to waiting long polls, oldest poll first (AWS does not say
     /// which waiting receive is served first; this is one possible order).
     pub(crate) fn serve_polls(&mut self, ctx: &mut Ctx) {
-        while let Some((&poll_id, poll)) = self.polls.iter().next() {
+        while let Some(&(poll_id, ref poll)) = self.polls.front() {
             if !self.has_receivable() {
                 break;
             }
@@ -1336,8 +1358,8 @@ impl Queue {
                 // Everything receivable was dead-lettered instead; the poll keeps waiting.
                 break;
             }
-            self.polls.remove(&poll_id);
-            self.poll_deadlines.remove(&(until, poll_id));
+            self.polls.pop_front();
+            self.remove_poll_deadline(until, poll_id);
             ctx.out.push(BrokerEvent::PollCompleted {
                 queue: self.id,
                 poll: poll_id,

@@ -414,10 +414,16 @@ impl Store {
 
     /// The oldest record (smallest id).
     pub(crate) fn oldest(&self) -> Option<&Msg> {
-        self.order
-            .iter()
-            .find(|e| self.order_valid(e))
-            .and_then(|e| self.slot(e.slot))
+        // `tidy` keeps the front valid after removals, so the scan usually stops at once.
+        let front = self.order.front()?;
+        match self.slot(front.slot) {
+            Some(m) if m.id == front.id() => Some(m),
+            _ => self
+                .order
+                .iter()
+                .find(|e| self.order_valid(e))
+                .and_then(|e| self.slot(e.slot)),
+        }
     }
 
     /// Every record in id order.
