@@ -934,9 +934,9 @@ impl Broker {
         };
         let messages = q.msgs.iter().map(view).collect();
         let mut groups: Vec<GroupLaneView> = q
-            .lanes
-            .iter()
-            .filter_map(|(&g, lane)| {
+            .group_lanes()
+            .filter_map(|lane| {
+                let g = lane.group;
                 let name = self.groups.name(g)?;
                 let messages: Vec<MessageView> = lane
                     .msgs
@@ -995,9 +995,9 @@ impl Broker {
             return Vec::new();
         };
         let mut groups: Vec<GroupSummary> = q
-            .lanes
-            .iter()
-            .filter_map(|(&g, lane)| {
+            .group_lanes()
+            .filter_map(|lane| {
+                let g = lane.group;
                 let group = self.groups.name(g)?;
                 let msgs = lane.msgs.iter().filter_map(|&slot| q.msgs.at_slot(slot));
                 let in_flight = msgs.filter(|m| m.state == MessageState::InFlight).count() as u32;

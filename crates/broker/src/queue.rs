@@ -2,8 +2,7 @@
 //! lanes, deduplication, receive attempts and waiting long polls. Cross-queue work (inserting a
 //! dead-lettered message into its DLQ) is handed back to the broker as `DeadMove`s.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::ops::Bound;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -26,13 +25,20 @@ pub use crate::store::MessageState;
 use crate::store::{Msg, Store};
 
 /// A FIFO message group: its undeleted messages in send order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Lane {
+    /// The group (`NO_GROUP`: a free entry of `Queue::lanes`).
+    pub group: u32,
     /// Slots (in the queue's store) of the group's undeleted messages, oldest first.
     pub msgs: VecDeque<u32>,
     /// The key under which this group sits in `Queue::avail` (its head, when the head is visible).
     avail_key: Option<MessageId>,
+    /// Whether the group is in `Queue::blocked`.
+    blocked: bool,
 }
+
+/// `Queue::lane_of` for a group without undeleted messages.
+const NO_LANE: u32 = u32::MAX;
 
 /// A waiting long poll.
 #[derive(Clone, Debug)]
@@ -119,14 +125,17 @@ pub(crate) struct Queue {
     pub fifo: bool,
     /// Every stored record; ids grow with enqueue time, so the smallest id is the oldest.
     pub msgs: Store,
-    /// FIFO: message groups with undeleted messages.
-    pub lanes: BTreeMap<u32, Lane>,
-    /// FIFO: empty buffers of removed lanes, reused for new lanes (at most `MAX_SPARE_LANES`).
-    spare_lanes: Vec<VecDeque<u32>>,
-    /// FIFO: groups whose head is visible, by head id (oldest head first).
-    avail: BTreeSet<(MessageId, u32)>,
-    /// FIFO: groups whose head is in flight while more messages wait behind it.
-    blocked: BTreeSet<u32>,
+    /// FIFO: message groups with undeleted messages, a slab indexed by `lane_of` (plus free
+    /// entries, listed in `free_lanes`, whose small buffers are reused for new lanes).
+    lanes: Vec<Lane>,
+    free_lanes: Vec<u32>,
+    /// FIFO: by interned group number, the group's entry in `lanes` (or `NO_LANE`).
+    lane_of: Vec<u32>,
+    /// FIFO: groups whose head is visible, by head id (oldest head first), sorted. New heads
+    /// are mostly the newest messages and receives take the oldest, so the ends move most.
+    avail: VecDeque<(MessageId, u32)>,
+    /// FIFO: groups whose head is in flight while more messages wait behind it, sorted.
+    blocked: Vec<u32>,
     /// FIFO: deduplication ids accepted in the last 5 minutes, per scope (see `dedup.rs`).
     dedup: DedupIndex,
     attempts: VecDeque<Attempt>,
@@ -229,10 +238,11 @@ impl Queue {
             fifo: cfg.is_fifo(),
             msgs: Store::new(!cfg.is_fifo()),
             cfg,
-            lanes: BTreeMap::new(),
-            spare_lanes: Vec::new(),
-            avail: BTreeSet::new(),
-            blocked: BTreeSet::new(),
+            lanes: Vec::new(),
+            free_lanes: Vec::new(),
+            lane_of: Vec::new(),
+            avail: VecDeque::new(),
+            blocked: Vec::new(),
             dedup: DedupIndex::default(),
             attempts: VecDeque::new(),
             polls: VecDeque::new(),
@@ -275,39 +285,94 @@ impl Queue {
         Some(slot)
     }
 
+    /// The `lanes` entry of a FIFO group with undeleted messages.
+    fn lane_ix(&self, group: u32) -> Option<usize> {
+        match self.lane_of.get(group as usize) {
+            Some(&ix) if ix != NO_LANE => Some(ix as usize),
+            _ => None,
+        }
+    }
+
+    /// The lane of a FIFO group, if it has undeleted messages.
+    pub(crate) fn lane(&self, group: u32) -> Option<&Lane> {
+        self.lane_ix(group).map(|ix| &self.lanes[ix])
+    }
+
+    /// Every FIFO group with undeleted messages (in no particular order).
+    pub(crate) fn group_lanes(&self) -> impl Iterator<Item = &Lane> + '_ {
+        self.lanes.iter().filter(|l| l.group != NO_GROUP)
+    }
+
+    /// The lane of `group`, made (empty) if the group has none.
+    fn lane_ix_or_new(&mut self, group: u32) -> usize {
+        if let Some(ix) = self.lane_ix(group) {
+            return ix;
+        }
+        let ix = match self.free_lanes.pop() {
+            Some(ix) => ix,
+            None => {
+                self.lanes.push(Lane {
+                    group: NO_GROUP,
+                    msgs: VecDeque::new(),
+                    avail_key: None,
+                    blocked: false,
+                });
+                (self.lanes.len() - 1) as u32
+            }
+        };
+        self.lanes[ix as usize].group = group;
+        if self.lane_of.len() <= group as usize {
+            self.lane_of.resize(group as usize + 1, NO_LANE);
+        }
+        self.lane_of[group as usize] = ix;
+        ix as usize
+    }
+
     /// Recomputes a FIFO group's place in `avail` and `blocked` after its head may have changed.
     fn refresh_group(&mut self, group: u32) {
-        let Some(lane) = self.lanes.get_mut(&group) else {
+        let Some(ix) = self.lane_ix(group) else {
             return;
         };
+        let lane = &mut self.lanes[ix];
         let head = lane.msgs.front().and_then(|&slot| self.msgs.at_slot(slot));
-        let head_state = head.map(|m| m.state);
-        let new_key = match head {
-            Some(m) if m.state == MessageState::Visible => Some(m.id),
-            _ => None,
+        let (new_key, head_in_flight) = match head {
+            Some(m) => (
+                (m.state == MessageState::Visible).then_some(m.id),
+                m.state == MessageState::InFlight,
+            ),
+            None => (None, false),
         };
         if lane.avail_key != new_key {
             if let Some(old) = lane.avail_key {
-                self.avail.remove(&(old, group));
+                if let Ok(pos) = self.avail.binary_search(&(old, group)) {
+                    self.avail.remove(pos);
+                }
             }
             if let Some(new) = new_key {
-                self.avail.insert((new, group));
+                let pos = self.avail.partition_point(|&e| e < (new, group));
+                self.avail.insert(pos, (new, group));
             }
             lane.avail_key = new_key;
         }
-        if head_state == Some(MessageState::InFlight) && lane.msgs.len() > 1 {
-            self.blocked.insert(group);
-        } else {
-            self.blocked.remove(&group);
+        let blocked = head_in_flight && lane.msgs.len() > 1;
+        if lane.blocked != blocked {
+            lane.blocked = blocked;
+            match self.blocked.binary_search(&group) {
+                Ok(pos) => {
+                    self.blocked.remove(pos);
+                }
+                Err(pos) => self.blocked.insert(pos, group),
+            }
         }
         if lane.msgs.is_empty() {
-            if let Some(lane) = self.lanes.remove(&group) {
-                // Keep a few emptied lanes' buffers: a group that drains and refills (a
-                // consumer keeping up) would otherwise free and allocate one per message.
-                if self.spare_lanes.len() < Self::MAX_SPARE_LANES && lane.msgs.capacity() <= 64 {
-                    self.spare_lanes.push(lane.msgs);
-                }
+            lane.group = NO_GROUP;
+            // Keep a few emptied lanes' buffers: a group that drains and refills (a consumer
+            // keeping up) would otherwise free and allocate one per message.
+            if self.free_lanes.len() >= Self::MAX_SPARE_LANES || lane.msgs.capacity() > 64 {
+                lane.msgs = VecDeque::new();
             }
+            self.free_lanes.push(ix as u32);
+            self.lane_of[group as usize] = NO_LANE;
         }
     }
 
@@ -316,15 +381,8 @@ impl Queue {
         let slot = self.msgs.insert(msg);
         self.count_state(state, true);
         if self.fifo {
-            let spare = &mut self.spare_lanes;
-            self.lanes
-                .entry(group)
-                .or_insert_with(|| Lane {
-                    msgs: spare.pop().unwrap_or_default(),
-                    avail_key: None,
-                })
-                .msgs
-                .push_back(slot);
+            let ix = self.lane_ix_or_new(group);
+            self.lanes[ix].msgs.push_back(slot);
             self.refresh_group(group);
         }
     }
@@ -340,9 +398,10 @@ impl Queue {
         let msg = self.msgs.remove_at(slot)?;
         self.count_state(msg.state, false);
         if self.fifo {
-            if let Some(lane) = self.lanes.get_mut(&msg.group) {
-                if let Some(pos) = lane.msgs.iter().position(|&x| x == slot) {
-                    lane.msgs.remove(pos);
+            if let Some(ix) = self.lane_ix(msg.group) {
+                let lane = &mut self.lanes[ix].msgs;
+                if let Some(pos) = lane.iter().position(|&x| x == slot) {
+                    lane.remove(pos);
                 }
             }
             self.refresh_group(msg.group);
@@ -871,18 +930,17 @@ impl Queue {
         let mut cursor: Option<(MessageId, u32)> = None;
         while (batch.len() as u64) < max as u64 {
             let next = match cursor {
-                None => self.avail.iter().next().copied(),
-                Some(c) => self
-                    .avail
-                    .range((Bound::Excluded(c), Bound::Unbounded))
-                    .next()
-                    .copied(),
+                None => self.avail.front().copied(),
+                Some(c) => {
+                    let pos = self.avail.partition_point(|&e| e <= c);
+                    self.avail.get(pos).copied()
+                }
             };
             let Some((head, group)) = next else { break };
             cursor = Some((head, group));
             let mut i = 0usize;
             while (batch.len() as u64) < max as u64 {
-                let slot = self.lanes.get(&group).and_then(|l| l.msgs.get(i).copied());
+                let slot = self.lane(group).and_then(|l| l.msgs.get(i).copied());
                 let Some(m) = slot.and_then(|slot| self.msgs.at_slot(slot)) else {
                     break;
                 };
@@ -918,7 +976,7 @@ impl Queue {
             if n >= Self::MAX_HELD_EVENTS {
                 break;
             }
-            let Some(lane) = self.lanes.get(&group) else {
+            let Some(lane) = self.lane(group) else {
                 continue;
             };
             let Some(head) = lane.msgs.front().and_then(|&s| self.msgs.at_slot(s)) else {
@@ -1212,6 +1270,8 @@ impl Queue {
         let n = self.msgs.len();
         self.msgs.clear();
         self.lanes.clear();
+        self.free_lanes.clear();
+        self.lane_of.clear();
         self.avail.clear();
         self.blocked.clear();
         self.attempts.clear();
@@ -1408,14 +1468,41 @@ impl Queue {
             ));
         }
         if self.fifo {
-            let in_lanes: u64 = self.lanes.values().map(|l| l.msgs.len() as u64).sum();
+            let in_lanes: u64 = self.group_lanes().map(|l| l.msgs.len() as u64).sum();
+            let n_avail = self.group_lanes().filter(|l| l.avail_key.is_some()).count();
+            let n_blocked = self.group_lanes().filter(|l| l.blocked).count();
+            if n_avail != self.avail.len()
+                || n_blocked != self.blocked.len()
+                || !self
+                    .avail
+                    .iter()
+                    .zip(self.avail.iter().skip(1))
+                    .all(|(a, b)| a < b)
+                || !self.blocked.windows(2).all(|w| w[0] < w[1])
+            {
+                return Err(format!("{name}: available or blocked group lists are off"));
+            }
             if in_lanes != self.msgs.len() {
                 return Err(format!(
                     "{name}: {in_lanes} records in group lanes but {} stored",
                     self.msgs.len()
                 ));
             }
-            for lane in self.lanes.values() {
+            for lane in self.group_lanes() {
+                if self.lane(lane.group).map(|l| l.group) != Some(lane.group) {
+                    return Err(format!(
+                        "{name}: group {} has a stale lane index",
+                        lane.group
+                    ));
+                }
+                let in_avail = lane
+                    .avail_key
+                    .is_some_and(|k| self.avail.binary_search(&(k, lane.group)).is_ok());
+                if in_avail != lane.avail_key.is_some()
+                    || lane.blocked != self.blocked.binary_search(&lane.group).is_ok()
+                {
+                    return Err(format!("{name}: group {} is misfiled", lane.group));
+                }
                 let ids: Vec<MessageId> = lane
                     .msgs
                     .iter()
@@ -1442,6 +1529,6 @@ impl Queue {
 
     /// FIFO: the group whose head blocks it, if any.
     pub(crate) fn is_blocked(&self, group: u32) -> bool {
-        self.blocked.contains(&group)
+        self.lane(group).is_some_and(|l| l.blocked)
     }
 }
