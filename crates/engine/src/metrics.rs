@@ -65,7 +65,7 @@ impl ServiceMetrics {
         &mut self,
         origin: u64,
         latency_ms: u64,
-        group: Option<Arc<str>>,
+        group: Option<&Arc<str>>,
     ) -> (bool, bool) {
         self.handled += 1;
         let duplicate = self.handled_origins.insert(origin);
@@ -74,7 +74,7 @@ impl ServiceMetrics {
         }
         let mut violation = false;
         if let Some(group) = group {
-            match self.group_high.get_mut(&group) {
+            match self.group_high.get_mut(group) {
                 Some(high) if origin < *high => violation = true,
                 Some(high) => *high = origin,
                 None => {
@@ -83,7 +83,7 @@ impl ServiceMetrics {
             }
             if violation {
                 self.order_violations += 1;
-                *self.violations_by_group.entry(group).or_insert(0) += 1;
+                *self.violations_by_group.entry(group.clone()).or_insert(0) += 1;
             }
         }
         *self.latency_counts.entry(latency_ms).or_insert(0) += 1;
@@ -370,9 +370,9 @@ mod tests {
     fn a_group_going_backwards_is_an_order_violation() {
         let mut m = ServiceMetrics::default();
         let g: Arc<str> = Arc::from("g1");
-        assert_eq!(m.record(2, 0, Some(g.clone())), (false, false));
-        assert_eq!(m.record(1, 0, Some(g.clone())), (false, true));
-        assert_eq!(m.record(2, 0, Some(g)), (true, false));
+        assert_eq!(m.record(2, 0, Some(&g)), (false, false));
+        assert_eq!(m.record(1, 0, Some(&g)), (false, true));
+        assert_eq!(m.record(2, 0, Some(&g)), (true, false));
         assert_eq!(m.order_violations, 1);
         assert_eq!(m.handled_more_than_once, 1);
     }

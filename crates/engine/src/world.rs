@@ -14,6 +14,7 @@ use crate::broker::{
     Broker, BrokerEvent, Chance, DeliveryId, MessageId, Millis, PollId, QueueId, Rng,
     SubscriptionId, TopicId,
 };
+use crate::broker::{MessageMeta, ReceiptHandle};
 use crate::event::{EventKind, Failure, LossCause, WorkOutcome};
 use crate::ids::{LinkId, ServiceId};
 use crate::metrics::{OriginSet, QueueSamples, ServiceMetrics};
@@ -124,9 +125,34 @@ pub(crate) struct Service {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ConsumerState {
     pub polling: Option<PollId>,
-    pub batches: Vec<(u32, Vec<Got>)>,
+    /// Received messages travelling to the consumer, each with its batch number (a batch's
+    /// messages are contiguous, in receive order).
+    pub batches: Vec<(u32, Held)>,
     pub next_batch: u32,
-    pub pending: std::collections::VecDeque<Got>,
+    pub pending: std::collections::VecDeque<Held>,
+}
+
+/// What a consumer keeps of a received message: everything but the payload (handlers never
+/// read it), so holding one copies no body and touches no shared payload.
+#[derive(Clone, Debug)]
+pub(crate) struct Held {
+    pub message: MessageId,
+    pub receipt: ReceiptHandle,
+    pub meta: MessageMeta,
+    pub group: Option<Arc<str>>,
+    pub receive_count: u32,
+}
+
+impl Held {
+    fn of(got: &Got) -> Held {
+        Held {
+            message: got.message,
+            receipt: got.receipt,
+            meta: got.meta,
+            group: got.group.clone(),
+            receive_count: got.receive_count,
+        }
+    }
 }
 
 /// A unit of work in a service: one call being served, or one message being handled.
@@ -137,7 +163,7 @@ pub(crate) struct Job {
     pub created_at: Millis,
     /// The RPC call to answer when the job ends.
     pub reply_to: Option<(u32, u64)>,
-    pub message: Option<Got>,
+    pub message: Option<Held>,
     pub step: u32,
     pub phase: JobPhase,
     pub attempt: u32,
@@ -720,7 +746,7 @@ impl World {
                     let service = ServiceId(s as u32);
                     self.services[s].consumer.polling = None;
                     if self.statics.consumer(service).is_some() {
-                        self.ship_batch(service, *queue, messages.clone());
+                        self.ship_batch(service, *queue, messages);
                     } else {
                         // A scripted client's long poll: its messages become "the last receive".
                         self.services[s].client_last_receive =
@@ -1306,50 +1332,62 @@ impl World {
 
     /// Run the job's chain from its current step until it must wait (a call) or ends.
     fn run_chain(&mut self, service: ServiceId, job_no: u64) {
-        let statics = self.statics.clone();
-        let chain = statics.chain(service);
+        /// What the job's current step asks for (copied out of the statics).
+        enum Next {
+            End,
+            Call { callee: ServiceId, timeout_ms: u64 },
+            Send(Node),
+            Reply,
+        }
         loop {
             let Some(ix) = self.job_index(service, job_no) else {
                 return;
             };
-            let job = self.services[service.ix()].jobs[ix].clone();
-            let Some(step) = chain.get(job.step as usize) else {
-                self.finish_job(service, job_no, None);
-                return;
-            };
-            match step {
-                Step::Call {
+            let job = &self.services[service.ix()].jobs[ix];
+            let (step, origin, created_at, attempt) =
+                (job.step, job.origin, job.created_at, job.attempt);
+            let next = match self.statics.chain(service).get(step as usize) {
+                None => Next::End,
+                Some(Step::Call {
                     service: callee,
                     timeout_ms,
                     ..
-                } => {
+                }) => Next::Call {
+                    callee: *callee,
+                    timeout_ms: *timeout_ms,
+                },
+                Some(Step::Send { queue, .. }) => Next::Send(Node::Queue(*queue)),
+                Some(Step::Publish { topic, .. }) => Next::Send(Node::Topic(*topic)),
+                Some(Step::Reply) => Next::Reply,
+            };
+            match next {
+                Next::End => {
+                    self.finish_job(service, job_no, None);
+                    return;
+                }
+                Next::Call { callee, timeout_ms } => {
                     let since = self.now;
                     self.services[service.ix()].jobs[ix].phase = JobPhase::Calling {
                         since,
-                        target: *callee,
+                        target: callee,
                     };
                     self.start_call(
                         service,
-                        Node::Service(*callee),
+                        Node::Service(callee),
                         Purpose::Chain { job: job_no },
-                        job.origin,
-                        job.created_at,
-                        *timeout_ms,
-                        job.attempt,
+                        origin,
+                        created_at,
+                        timeout_ms,
+                        attempt,
                     );
                     return;
                 }
-                Step::Send { queue, .. } => {
-                    if !self.chain_send(service, job_no, ix, Node::Queue(*queue), job.step) {
+                Next::Send(target) => {
+                    if !self.chain_send(service, job_no, ix, target, step) {
                         return;
                     }
                 }
-                Step::Publish { topic, .. } => {
-                    if !self.chain_send(service, job_no, ix, Node::Topic(*topic), job.step) {
-                        return;
-                    }
-                }
-                _ => {
+                Next::Reply => {
                     // Reply: deferred to the end of the chain.
                     self.services[service.ix()].jobs[ix].step += 1;
                 }
@@ -1417,10 +1455,12 @@ impl World {
         let Some(ix) = self.job_index(service, job_no) else {
             return;
         };
-        let statics = self.statics.clone();
-        let chain = statics.chain(service);
+        let step = self.services[service.ix()].jobs[ix].step;
+        let retry = match self.statics.chain(service).get(step as usize) {
+            Some(Step::Call { retry, .. }) => *retry,
+            _ => Default::default(),
+        };
         let job = &mut self.services[service.ix()].jobs[ix];
-        let step = chain.get(job.step as usize).cloned();
         match failure {
             None => {
                 job.step += 1;
@@ -1429,10 +1469,6 @@ impl World {
                 self.run_chain(service, job_no);
             }
             Some(failure) => {
-                let retry = match step {
-                    Some(Step::Call { retry, .. }) => retry,
-                    _ => Default::default(),
-                };
                 if job.attempt < retry.max_attempts {
                     let wait = backoff(retry.backoff_ms, job.attempt);
                     job.attempt += 1;
@@ -1495,7 +1531,7 @@ impl World {
         service: ServiceId,
         origin: u64,
         created_at: Millis,
-        group: Option<std::sync::Arc<str>>,
+        group: Option<&Arc<str>>,
     ) -> (bool, bool) {
         let latency = self.now.since(created_at);
         self.services[service.ix()]
@@ -1583,7 +1619,7 @@ impl World {
             wait_s,
             None,
         ) {
-            Ok(Received::Messages(got)) if !got.is_empty() => self.ship_batch(service, queue, got),
+            Ok(Received::Messages(got)) if !got.is_empty() => self.ship_batch(service, queue, &got),
             Ok(Received::Messages(_)) => {
                 self.out.push(EventKind::PollEmpty {
                     service,
@@ -1617,7 +1653,7 @@ impl World {
     }
 
     /// Received messages travel from the queue to the consumer over the link, if any.
-    fn ship_batch(&mut self, service: ServiceId, queue: QueueId, got: Vec<Got>) {
+    fn ship_batch(&mut self, service: ServiceId, queue: QueueId, got: &[Got]) {
         let epoch = self.epoch(service);
         if got.is_empty() {
             self.agenda.push(self.now, Action::Poll { service, epoch });
@@ -1632,7 +1668,7 @@ impl World {
         c.next_batch = c.next_batch.wrapping_add(1);
         match delay {
             Ok(ms) => {
-                c.batches.push((batch, got));
+                c.batches.extend(got.iter().map(|g| (batch, Held::of(g))));
                 let arrive = self.now.plus(ms);
                 self.deliveries
                     .push((self.now, arrive, queue, service, batch));
@@ -1664,42 +1700,50 @@ impl World {
         self.deliveries
             .retain(|d| !(d.3 == service && d.4 == batch));
         let c = &mut self.services[service.ix()].consumer;
-        let Some(pos) = c.batches.iter().position(|b| b.0 == batch) else {
+        let Some(start) = c.batches.iter().position(|b| b.0 == batch) else {
             return;
         };
-        let (_, got) = c.batches.remove(pos);
-        if !self.alive(service, epoch) {
-            // A crashed consumer never sees them: they reappear after the visibility timeout.
-            self.out.push(EventKind::DeliveredToCrashed {
-                service,
-                n: got.len() as u32,
-            });
-            return;
-        }
-        let Some(spec) = self.statics.consumer(service) else {
+        let end = start
+            + c.batches[start..]
+                .iter()
+                .take_while(|b| b.0 == batch)
+                .count();
+        let n = (end - start) as u32;
+        let queue = self.statics.consumer(service).map(|spec| spec.queue);
+        let alive = self.alive(service, epoch);
+        let c = &mut self.services[service.ix()].consumer;
+        let Some(queue) = queue.filter(|_| alive) else {
+            c.batches.drain(start..end);
+            if !alive {
+                // A crashed consumer never sees them: they reappear after the visibility timeout.
+                self.out.push(EventKind::DeliveredToCrashed { service, n });
+            }
             return;
         };
-        let queue = spec.queue;
-        self.out.push(EventKind::BatchArrived {
-            service,
-            queue,
-            n: got.len() as u32,
-        });
-        self.services[service.ix()].metrics.received += got.len() as u64;
-        for g in &got {
-            self.bump_trigger(EventMatch::Received { service });
-            let _ = g;
+        c.pending
+            .extend(c.batches.drain(start..end).map(|(_, held)| held));
+        self.out.push(EventKind::BatchArrived { service, queue, n });
+        self.services[service.ix()].metrics.received += n as u64;
+        if self.statics.has_event_triggers {
+            for _ in 0..n {
+                self.bump_trigger(EventMatch::Received { service });
+            }
         }
-        self.services[service.ix()].consumer.pending.extend(got);
         self.next_message(service);
     }
 
     /// Start work on the next received message, or poll again.
     fn next_message(&mut self, service: ServiceId) {
-        let statics = self.statics.clone();
-        let Some(spec) = statics.consumer(service) else {
+        let Some(spec) = self.statics.consumer(service) else {
             return;
         };
+        let (queue, work, pause, pause_ms, heartbeat) = (
+            spec.queue,
+            spec.work,
+            spec.pause,
+            spec.pause_ms,
+            spec.heartbeat,
+        );
         loop {
             if !self.services[service.ix()].jobs.is_empty() {
                 return;
@@ -1709,49 +1753,41 @@ impl World {
                 self.agenda.push(self.now, Action::Poll { service, epoch });
                 return;
             };
-            if self.is_processed(service, got.meta.origin) {
+            let origin = got.meta.origin;
+            if self.is_processed(service, origin) {
                 self.out.push(EventKind::DuplicateSkipped {
                     service,
-                    queue: spec.queue,
+                    queue,
                     message: got.message,
-                    origin: got.meta.origin,
+                    origin,
                 });
-                self.delete(service, spec.queue, &got);
+                self.delete(service, queue, &got);
                 continue;
             }
-            let mut ms = self.work_time(service, spec.work);
-            if self.rng.chance(spec.pause) {
-                ms = ms.saturating_add(spec.pause_ms);
+            let mut ms = self.work_time(service, work);
+            if self.rng.chance(pause) {
+                ms = ms.saturating_add(pause_ms);
             }
-            let job = Job {
-                no: self.next_job,
-                origin: got.meta.origin,
-                created_at: got.meta.created_at,
-                reply_to: None,
-                message: Some(got.clone()),
-                step: 0,
-                phase: JobPhase::Working,
-                attempt: 1,
-            };
+            let no = self.next_job;
             self.next_job += 1;
             let epoch = self.epoch(service);
             let until = self.now.plus(ms);
             self.out.push(EventKind::WorkStarted {
                 service,
-                queue: spec.queue,
+                queue,
                 message: got.message,
-                origin: got.meta.origin,
+                origin,
                 group: got.group.clone(),
                 receive_count: got.receive_count,
                 until,
             });
-            if let Some(hb) = spec.heartbeat {
+            if let Some(hb) = heartbeat {
                 self.agenda.push(
                     self.now.plus(hb.every_ms.max(1)),
                     Action::Heartbeat {
                         service,
                         epoch,
-                        job: job.no,
+                        job: no,
                     },
                 );
             }
@@ -1760,10 +1796,19 @@ impl World {
                 Action::WorkDone {
                     service,
                     epoch,
-                    job: job.no,
+                    job: no,
                 },
             );
-            self.services[service.ix()].jobs.push(job);
+            self.services[service.ix()].jobs.push(Job {
+                no,
+                origin,
+                created_at: got.meta.created_at,
+                reply_to: None,
+                message: Some(got),
+                step: 0,
+                phase: JobPhase::Working,
+                attempt: 1,
+            });
             return;
         }
     }
@@ -1778,7 +1823,11 @@ impl World {
         let (Some(hb), queue) = (spec.heartbeat, spec.queue) else {
             return;
         };
-        let Some(got) = self.services[service.ix()].jobs[ix].message.clone() else {
+        let Some((message, receipt)) = self.services[service.ix()].jobs[ix]
+            .message
+            .as_ref()
+            .map(|got| (got.message, got.receipt))
+        else {
             return;
         };
         let now = self.now;
@@ -1789,13 +1838,13 @@ impl World {
             &mut self.rng,
             &mut self.broker_out,
             queue,
-            &got.receipt,
+            &receipt,
             seconds,
         );
         self.out.push(EventKind::VisibilityExtended {
             service,
             queue,
-            message: got.message,
+            message,
             until: now.plus(seconds as u64 * 1000),
             error: result.err(),
         });
@@ -1822,17 +1871,17 @@ impl World {
         let Some(ix) = self.job_index(service, job_no) else {
             return;
         };
-        let statics = self.statics.clone();
-        let Some(spec) = statics.consumer(service) else {
+        let Some(spec) = self.statics.consumer(service) else {
             return;
         };
+        let (queue, fail, crash) = (spec.queue, spec.fail, spec.crash);
         let job = self.services[service.ix()].jobs.remove(ix);
         let Some(got) = job.message else { return };
-        let failed = failure.is_some() || self.rng.chance(spec.fail);
+        let failed = failure.is_some() || self.rng.chance(fail);
         if failed {
             self.out.push(EventKind::WorkFinished {
                 service,
-                queue: spec.queue,
+                queue,
                 message: got.message,
                 origin: got.meta.origin,
                 outcome: WorkOutcome::Failed,
@@ -1842,7 +1891,7 @@ impl World {
                 service,
                 got.meta.origin,
                 got.meta.created_at,
-                got.group.clone(),
+                got.group.as_ref(),
             );
             self.bump_trigger(EventMatch::Handled { service });
             self.out.push(EventKind::Handled {
@@ -1854,10 +1903,10 @@ impl World {
                 order_violation,
             });
             self.mark_processed(service, got.meta.origin);
-            if self.rng.chance(spec.crash) {
+            if self.rng.chance(crash) {
                 self.out.push(EventKind::WorkFinished {
                     service,
-                    queue: spec.queue,
+                    queue,
                     message: got.message,
                     origin: got.meta.origin,
                     outcome: WorkOutcome::CrashedBeforeDelete,
@@ -1868,19 +1917,19 @@ impl World {
             if self.services[service.ix()].skip_deletes {
                 self.out.push(EventKind::WorkFinished {
                     service,
-                    queue: spec.queue,
+                    queue,
                     message: got.message,
                     origin: got.meta.origin,
                     outcome: WorkOutcome::DeleteSkipped,
                 });
             } else {
-                self.delete(service, spec.queue, &got);
+                self.delete(service, queue, &got);
             }
         }
         self.next_message(service);
     }
 
-    fn delete(&mut self, service: ServiceId, queue: QueueId, got: &Got) {
+    fn delete(&mut self, service: ServiceId, queue: QueueId, got: &Held) {
         let now = self.now;
         let result = bridge::delete(
             &mut self.broker,
@@ -2161,8 +2210,8 @@ impl World {
         }
         for &(depart, arrive, queue, service, batch) in &self.deliveries {
             let c = &self.services[service.ix()].consumer;
-            if let Some((_, got)) = c.batches.iter().find(|b| b.0 == batch) {
-                for g in got {
+            {
+                for (_, g) in c.batches.iter().filter(|b| b.0 == batch) {
                     out.push(Transit {
                         message: Some(g.message),
                         call: None,
