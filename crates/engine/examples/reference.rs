@@ -1,6 +1,7 @@
 //! Profiling and guard harness for the benchmark's reference workload (the same world as
 //! `benches/engine.rs`): `cargo run --profile bench -p switchboard-engine --example reference -- N [hash]`
-//! runs N events with the event log on (for callgrind) and, with `hash`, prints the trace hash
+//! runs N events with the event log on (for callgrind; `headless` takes no checkpoints, as the
+//! CLI) and, with `hash`, prints the trace hash
 //! so a speed change can be checked to leave the trace byte-identical.
 
 use switchboard_engine::broker::QueueId;
@@ -15,6 +16,9 @@ fn main() {
     let n: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let spec = reference_world(600, 100_000_000);
     let mut sim = Sim::new(&spec).unwrap();
+    if args.iter().any(|a| a == "headless") {
+        sim = sim.without_checkpoints();
+    }
     sim.run_until(spec.limits.until, n);
     println!("events {} t {:?}", sim.event_count(), sim.now());
     if args.iter().any(|a| a == "kinds") {
