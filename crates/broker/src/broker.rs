@@ -23,7 +23,7 @@ use crate::ids::{
 };
 use crate::intern::{Interner, NO_GROUP};
 use crate::metrics::{QueueMetrics, TopicMetrics};
-use crate::queue::{content_dedup_id, Ctx, DeadMove, Incoming, MessageState, Queue};
+use crate::queue::{content_dedup_id, Ctx, DeadMove, GroupText, Incoming, MessageState, Queue};
 use crate::rng::Rng;
 use crate::store::{Msg, Store};
 use crate::time::Millis;
@@ -726,7 +726,7 @@ impl Broker {
                 let send = Incoming {
                     payload,
                     delay_s: None,
-                    group_id: group,
+                    group_id: group.map(GroupText::Shared),
                     group_ix,
                     dedup_id,
                     meta,

@@ -69,7 +69,7 @@ pub(crate) struct DeadMove {
 pub(crate) struct Incoming {
     pub payload: Arc<Payload>,
     pub delay_s: Option<u32>,
-    pub group_id: Option<Arc<str>>,
+    pub group_id: Option<GroupText>,
     /// `group_id` already interned by the caller (a topic's publish), or `NO_GROUP`: saves the
     /// interner lookup for each fan-out copy.
     pub group_ix: u32,
@@ -85,10 +85,28 @@ impl From<SendRequest> for Incoming {
                 attributes: req.attributes,
             }),
             delay_s: req.delay_s,
-            group_id: req.group_id.map(Arc::from),
+            group_id: req.group_id.map(GroupText::Owned),
             group_ix: NO_GROUP,
             dedup_id: req.dedup_id.map(Arc::from),
             meta: req.meta,
+        }
+    }
+}
+
+/// A MessageGroupId as it came: a send's own string (interned without copying it first) or a
+/// topic copy's shared name.
+#[derive(Clone, Debug)]
+pub(crate) enum GroupText {
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for GroupText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            GroupText::Owned(s) => s,
+            GroupText::Shared(s) => s,
         }
     }
 }
@@ -177,17 +195,21 @@ fn body_char_allowed(c: char) -> bool {
 /// empty; Number values are numbers.
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html>
 fn validate_attribute(name: &str, value: &AttributeValue) -> Result<(), ApiError> {
-    let lower = name.to_ascii_lowercase();
+    // Every allowed character is ASCII, so bytes are characters once the byte check passes
+    // (and a name failing it is refused whatever its length); prefixes compare without case.
+    let bytes = name.as_bytes();
+    let has_prefix =
+        |p: &str| bytes.len() >= p.len() && bytes[..p.len()].eq_ignore_ascii_case(p.as_bytes());
     let name_ok = !name.is_empty()
-        && name.chars().count() as u64 <= limits::MAX_ATTRIBUTE_NAME_CHARS as u64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.len() as u64 <= limits::MAX_ATTRIBUTE_NAME_CHARS as u64
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         && !name.starts_with('.')
         && !name.ends_with('.')
         && !name.contains("..")
-        && !lower.starts_with("aws.")
-        && !lower.starts_with("amazon.");
+        && !has_prefix("aws.")
+        && !has_prefix("amazon.");
     if !name_ok {
         return Err(invalid(format!(
             "Message attribute name '{name}' is invalid."
@@ -274,7 +296,15 @@ impl Queue {
     /// Moves a record to `state` (until `visible_at` for Delayed/InFlight), keeping every index right.
     /// Returns the record's slot (`None` if there is no such record).
     fn set_state(&mut self, id: MessageId, state: MessageState, visible_at: Millis) -> Option<u32> {
-        let (slot, old_state) = self.msgs.set_state(id, state, visible_at)?;
+        let slot = self.msgs.slot_of(id)?;
+        self.set_state_at(slot, state, visible_at).then_some(slot)
+    }
+
+    /// `set_state` of the record in `slot` (found by the caller); false if the slot is empty.
+    fn set_state_at(&mut self, slot: u32, state: MessageState, visible_at: Millis) -> bool {
+        let Some(old_state) = self.msgs.set_state_at(slot, state, visible_at) else {
+            return false;
+        };
         self.count_state(old_state, false);
         self.count_state(state, true);
         if self.fifo {
@@ -282,7 +312,7 @@ impl Queue {
                 self.refresh_group(group);
             }
         }
-        Some(slot)
+        true
     }
 
     /// The `lanes` entry of a FIFO group with undeleted messages.
@@ -430,7 +460,18 @@ impl Queue {
                 "The request must contain the parameter MessageBody.",
             ));
         }
-        if let Some(bad) = req.payload.body.chars().find(|c| !body_char_allowed(*c)) {
+        // Fast path: printable ASCII, tab, LF and CR are allowed (and so is DEL, 0x7F).
+        let ascii_ok = req
+            .payload
+            .body
+            .bytes()
+            .all(|b| (0x20..0x80).contains(&b) || matches!(b, 0x9 | 0xA | 0xD));
+        let bad = if ascii_ok {
+            None
+        } else {
+            req.payload.body.chars().find(|c| !body_char_allowed(*c))
+        };
+        if let Some(bad) = bad {
             return Err(invalid(format!(
                 "Invalid binary character {:#x} was found in the message body.",
                 bad as u32
@@ -882,6 +923,7 @@ impl Queue {
             let Some(first) = self.msgs.pop_ready() else {
                 break;
             };
+            // (id, slot) pairs, so the record is not looked up by id again.
             let mut pick = first;
             // Only draw when there is a choice, so switching reordering on changes nothing for
             // a queue holding one message.
@@ -892,21 +934,21 @@ impl Queue {
                         self.msgs.unpop(first);
                         ctx.out.push(BrokerEvent::Reordered {
                             queue: self.id,
-                            message: second,
-                            skipped: first,
+                            message: second.0,
+                            skipped: first.0,
                         });
                     } else {
                         self.msgs.unpop(second);
                     }
                 }
             }
-            if self.past_max_receives(pick) {
-                self.dead_letter(ctx, pick);
+            if self.past_max_receives(pick.0) {
+                self.dead_letter(ctx, pick.0);
                 continue;
             }
-            batch.push(self.take(ctx, pick, visibility_ms, poll));
+            batch.push(self.take(ctx, pick.1, visibility_ms, poll));
             if ctx.rng.chance(self.cfg.duplicate_chance) {
-                copies.push(pick);
+                copies.push(pick.0);
             }
         }
         for original in copies {
@@ -940,8 +982,10 @@ impl Queue {
             cursor = Some((head, group));
             let mut i = 0usize;
             while (batch.len() as u64) < max as u64 {
-                let slot = self.lane(group).and_then(|l| l.msgs.get(i).copied());
-                let Some(m) = slot.and_then(|slot| self.msgs.at_slot(slot)) else {
+                let Some(slot) = self.lane(group).and_then(|l| l.msgs.get(i).copied()) else {
+                    break;
+                };
+                let Some(m) = self.msgs.at_slot(slot) else {
                     break;
                 };
                 if m.state != MessageState::Visible {
@@ -952,7 +996,7 @@ impl Queue {
                     self.dead_letter(ctx, id);
                     continue;
                 }
-                batch.push(self.take(ctx, id, visibility_ms, poll));
+                batch.push(self.take(ctx, slot, visibility_ms, poll));
                 i += 1;
             }
         }
@@ -1043,19 +1087,23 @@ impl Queue {
         });
     }
 
-    /// Hands one visible record out: in flight until now + visibility, receive count + 1.
+    /// Hands one visible record (in `slot`) out: in flight until now + visibility, receive
+    /// count + 1.
     fn take(
         &mut self,
         ctx: &mut Ctx,
-        id: MessageId,
+        slot: u32,
         visibility_ms: u64,
         poll: Option<PollId>,
     ) -> ReceivedMessage {
         let visible_again_at = ctx.now.plus(visibility_ms);
+        let set = self.set_state_at(slot, MessageState::InFlight, visible_again_at);
         let m = self
-            .set_state(id, MessageState::InFlight, visible_again_at)
-            .and_then(|slot| self.msgs.at_slot_mut(slot))
+            .msgs
+            .at_slot_mut(slot)
+            .filter(|_| set)
             .expect("take: record exists (checked by caller)");
+        let id = m.id;
         m.receive_count += 1;
         m.set_received_at(ctx.now);
         let received = ReceivedMessage {
@@ -1346,12 +1394,12 @@ impl Queue {
     /// expiries, then waiting polls get messages, then polls that ran out return empty.
     pub(crate) fn fire_due(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
-        while let Some(id) = self.msgs.pop_due(now) {
-            let Some(m) = self.msgs.get(id) else {
+        while let Some((id, slot)) = self.msgs.pop_due(now) {
+            let Some(m) = self.msgs.at_slot(slot) else {
                 continue;
             };
             let (state, group, receive_count) = (m.state, m.group, m.receive_count);
-            self.set_state(id, MessageState::Visible, now);
+            self.set_state_at(slot, MessageState::Visible, now);
             let group = ctx.group_name(group);
             ctx.out.push(match state {
                 MessageState::Delayed => BrokerEvent::DelayEnded {

@@ -298,23 +298,22 @@ impl Store {
         Some(msg)
     }
 
-    /// Moves record `id` to `state` (until `visible_at` for Delayed/InFlight).
-    /// Returns the record's slot and its previous state (one lookup for the caller too).
-    pub(crate) fn set_state(
+    /// Moves the record in `slot` (a slot from `slot_of`, a lane or a heap) to `state` (until
+    /// `visible_at` for Delayed/InFlight); returns its previous state.
+    pub(crate) fn set_state_at(
         &mut self,
-        id: MessageId,
+        slot: u32,
         state: MessageState,
         visible_at: Millis,
-    ) -> Option<(u32, MessageState)> {
-        let slot = self.slot_of(id)?;
+    ) -> Option<MessageState> {
         let m = self.slot_mut(slot)?.as_mut()?;
-        let old = m.state;
+        let (id, old) = (m.id, m.state);
         m.state = state;
         m.visible_at = visible_at;
         self.drop_index(old);
         self.push_index(slot, id, state, visible_at);
         self.tidy();
-        Some((slot, old))
+        Some(old)
     }
 
     /// The record in `slot`, to change fields that no index depends on (receive count, last
@@ -373,8 +372,8 @@ impl Store {
         self.timers.peek().map(|Reverse(e)| Millis(e.key()))
     }
 
-    /// Takes the next record whose delay or visibility ends at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Millis) -> Option<MessageId> {
+    /// Takes the next record whose delay or visibility ends at or before `now` (id and slot).
+    pub(crate) fn pop_due(&mut self, now: Millis) -> Option<(MessageId, u32)> {
         while let Some(&Reverse(e)) = self.timers.peek() {
             let (at, slot) = (Millis(e.key()), e.slot);
             if at > now {
@@ -382,29 +381,27 @@ impl Store {
             }
             self.timers.pop();
             if let Some(m) = self.slot(slot).filter(|_| self.timer_valid(at, slot)) {
-                return Some(m.id);
+                return Some((m.id, slot));
             }
         }
         None
     }
 
-    /// Standard queues: takes the oldest visible record's id off the ready heap (the caller then
-    /// receives it, dead-letters it, or `unpop`s it).
-    pub(crate) fn pop_ready(&mut self) -> Option<MessageId> {
+    /// Standard queues: takes the oldest visible record's id and slot off the ready heap (the
+    /// caller then receives it, dead-letters it, or `unpop`s it).
+    pub(crate) fn pop_ready(&mut self) -> Option<(MessageId, u32)> {
         while let Some(Reverse(e)) = self.ready.pop() {
             if self.ready_valid(e.id(), e.slot) {
-                return Some(e.id());
+                return Some((e.id(), e.slot));
             }
         }
         None
     }
 
-    /// Puts back an id taken by `pop_ready` that was not handed out.
-    pub(crate) fn unpop(&mut self, id: MessageId) {
-        if let Some(slot) = self.slot_of(id) {
-            grow_gently!(self.ready);
-            self.ready.push(Reverse(Entry::new(id.0, slot)));
-        }
+    /// Puts back a record taken by `pop_ready` that was not handed out.
+    pub(crate) fn unpop(&mut self, (id, slot): (MessageId, u32)) {
+        grow_gently!(self.ready);
+        self.ready.push(Reverse(Entry::new(id.0, slot)));
     }
 
     /// Standard queues: is anything visible?
