@@ -689,16 +689,27 @@ impl World {
         while !self.broker_out.is_empty() {
             let mut batch = std::mem::take(&mut self.broker_scratch);
             std::mem::swap(&mut batch, &mut self.broker_out);
-            for event in batch.drain(..) {
-                self.on_broker_event(&event);
-                if let BrokerEvent::Accepted {
-                    dedup_id: Some(_), ..
-                } = &event
-                {
-                    self.dedup_window.add(self.now);
+            // A handled event's own events (a lost batch, an endpoint's answer) go just before
+            // it, so the events before it move to the log first; the rest move in one go.
+            let mut i = 0;
+            while i < batch.len() {
+                self.track_broker_event(&batch[i]);
+                if matches!(
+                    batch[i],
+                    BrokerEvent::PollCompleted { .. }
+                        | BrokerEvent::EndpointDeliveryRequested { .. }
+                ) {
+                    if i > 0 {
+                        self.out
+                            .extend(batch.drain(..i).map(|event| EventKind::Broker { event }));
+                        i = 0;
+                    }
+                    self.on_broker_event(&batch[0]);
                 }
-                self.out.push(EventKind::Broker { event });
+                i += 1;
             }
+            self.out
+                .extend(batch.drain(..).map(|event| EventKind::Broker { event }));
             self.broker_scratch = batch;
         }
         // The broker's next deadline only moves when its state changed, and every state change
@@ -720,20 +731,30 @@ impl World {
         self.check_triggers();
     }
 
-    fn on_broker_event(&mut self, event: &BrokerEvent) {
-        // Track at-least-once stray copies while they exist, so transits can flag them.
+    /// Bookkeeping on every broker event (it adds no events): stray at-least-once copies while
+    /// they exist, so transits can flag them, and the FIFO dedup window.
+    fn track_broker_event(&mut self, event: &BrokerEvent) {
         match event {
+            BrokerEvent::Accepted {
+                dedup_id: Some(_), ..
+            } => self.dedup_window.add(self.now),
             BrokerEvent::DuplicateInjected { queue, copy, .. } => {
                 self.duplicate_copies.insert((*queue, *copy));
             }
             BrokerEvent::Deleted { queue, message, .. }
             | BrokerEvent::DeadLettered { queue, message, .. }
             | BrokerEvent::Expired { queue, message, .. } => {
-                self.duplicate_copies.remove(&(*queue, *message));
+                if !self.duplicate_copies.is_empty() {
+                    self.duplicate_copies.remove(&(*queue, *message));
+                }
             }
             BrokerEvent::Purged { queue, .. } => self.duplicate_copies.retain(|c| c.0 != *queue),
             _ => {}
         }
+    }
+
+    /// Hand a completed long poll to its consumer, an SNS delivery to its endpoint service.
+    fn on_broker_event(&mut self, event: &BrokerEvent) {
         match event {
             BrokerEvent::PollCompleted {
                 queue,
