@@ -6,6 +6,11 @@
 //! the four children of a node share a cache line or two, and moving an entry is a plain copy
 //! (a hole moves down or up; the moved entry is written once at the end). Keys are unique, so
 //! the pop order is the same whatever the heap's shape.
+//!
+//! Actions scheduled for the time of the last pop (a poll right after a batch, a broker
+//! wake-up now) skip the heap: they queue in a FIFO lane. Every lane entry has the same time
+//! and a larger seq than the one before, so the lane is sorted, and a pop takes the smaller
+//! of the lane's front and the heap's top: the order is exactly (time, seq).
 
 use crate::ids::Millis;
 
@@ -31,6 +36,12 @@ const ARITY: usize = 4;
 #[derive(Clone, Debug)]
 pub struct Agenda<A> {
     heap: Vec<Entry<A>>,
+    /// Entries all at one time, in seq order (see the module comment); the live ones are
+    /// `lane[lane_head..]` (the Vec is cleared whenever it runs empty).
+    lane: Vec<Entry<A>>,
+    lane_head: usize,
+    /// Time of the last pop: pushes at this time go to the lane.
+    last_t: Millis,
     next_seq: u64,
 }
 
@@ -38,6 +49,9 @@ impl<A> Default for Agenda<A> {
     fn default() -> Self {
         Agenda {
             heap: Vec::new(),
+            lane: Vec::new(),
+            lane_head: 0,
+            last_t: Millis(u64::MAX),
             next_seq: 0,
         }
     }
@@ -48,6 +62,10 @@ impl<A: Copy> Agenda<A> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let entry = Entry { t, seq, action };
+        if t == self.last_t && self.lane.last().is_none_or(|e| e.t == t) {
+            self.lane.push(entry);
+            return;
+        }
         let key = entry.key();
         let mut i = self.heap.len();
         self.heap.push(entry);
@@ -63,10 +81,35 @@ impl<A: Copy> Agenda<A> {
     }
 
     pub fn peek_time(&self) -> Option<Millis> {
-        self.heap.first().map(|e| e.t)
+        match (self.lane.get(self.lane_head), self.heap.first()) {
+            (Some(l), Some(h)) => Some(l.t.min(h.t)),
+            (Some(l), None) => Some(l.t),
+            (None, h) => h.map(|e| e.t),
+        }
     }
 
     pub fn pop(&mut self) -> Option<(Millis, A)> {
+        let from_lane = match (self.lane.get(self.lane_head), self.heap.first()) {
+            (Some(l), Some(h)) => l.key() < h.key(),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let (t, action) = if from_lane {
+            let e = self.lane[self.lane_head];
+            self.lane_head += 1;
+            if self.lane_head == self.lane.len() {
+                self.lane.clear();
+                self.lane_head = 0;
+            }
+            (e.t, e.action)
+        } else {
+            self.pop_heap()?
+        };
+        self.last_t = t;
+        Some((t, action))
+    }
+
+    fn pop_heap(&mut self) -> Option<(Millis, A)> {
         let last = self.heap.pop()?;
         let Some(&top) = self.heap.first() else {
             return Some((last.t, last.action));
@@ -102,7 +145,7 @@ impl<A: Copy> Agenda<A> {
     }
 
     pub fn len(&self) -> u64 {
-        self.heap.len() as u64
+        (self.heap.len() + self.lane.len() - self.lane_head) as u64
     }
 }
 
@@ -129,16 +172,23 @@ mod tests {
         let mut agenda = Agenda::default();
         let mut reference: Vec<(u64, u64)> = Vec::new();
         let mut seq = 0;
+        let mut last = 0;
         for _ in 0..20_000 {
             if rng.below(3) < 2 {
-                let t = rng.below(50) + reference.first().map_or(0, |r| r.0);
+                // Often exactly the time of the last pop (the lane), else later (the heap).
+                let t = match rng.below(3) {
+                    0 => last,
+                    _ => rng.below(50) + reference.first().map_or(last, |r| r.0),
+                };
                 agenda.push(Millis(t), seq);
                 reference.push((t, seq));
                 reference.sort();
                 seq += 1;
             } else {
                 let expected = (!reference.is_empty()).then(|| reference.remove(0));
-                assert_eq!(agenda.pop().map(|(t, s)| (t.0, s)), expected);
+                let popped = agenda.pop().map(|(t, s)| (t.0, s));
+                assert_eq!(popped, expected);
+                last = popped.map_or(last, |p| p.0);
             }
             assert_eq!(
                 agenda.peek_time().map(|t| t.0),
