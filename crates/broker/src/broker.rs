@@ -42,6 +42,9 @@ pub struct Broker {
     next_delivery: u64,
     deliveries: BTreeMap<DeliveryId, PendingDelivery>,
     retries: BTreeSet<(Millis, DeliveryId)>,
+    /// The earliest cached deadline of any queue (`Queue::next_deadline`), kept up to date as
+    /// queues change, so `next_deadline` and `advance` do not visit every queue on every call.
+    queue_due: Option<Millis>,
     /// The latest time the broker has been advanced to; calls with an earlier `now` act at this time.
     now: Millis,
 }
@@ -368,13 +371,44 @@ impl Broker {
                 dead: &mut dead,
             };
             let q = &mut self.queues[ix];
+            let old = q.next_deadline();
             let result = f(q, &mut ctx);
             q.serve_polls(&mut ctx);
             q.refresh_deadline();
+            let new = q.next_deadline();
+            self.queue_deadline_moved(old, new);
             result
         };
-        self.settle(now, rng, out, dead);
+        if !dead.is_empty() {
+            self.settle(now, rng, out, dead);
+        }
         result
+    }
+
+    /// Keeps `queue_due` right after one queue's deadline went from `old` to `new`.
+    fn queue_deadline_moved(&mut self, old: Option<Millis>, new: Option<Millis>) {
+        if old == new {
+            return;
+        }
+        match (new, self.queue_due) {
+            (Some(n), Some(due)) if n < due => self.queue_due = Some(n),
+            (Some(n), None) => self.queue_due = Some(n),
+            // The earliest deadline moved later or went away: look for the new earliest.
+            _ if old.is_some() && old == self.queue_due => self.recompute_queue_due(),
+            _ => {}
+        }
+    }
+
+    fn recompute_queue_due(&mut self) {
+        let mut best: Option<Millis> = None;
+        for q in &self.queues {
+            if let Some(d) = q.next_deadline() {
+                if best.is_none_or(|b| d < b) {
+                    best = Some(d);
+                }
+            }
+        }
+        self.queue_due = best;
     }
 
     /// Puts dead-lettered messages into their DLQs (whose waiting polls may take them, and which
@@ -412,6 +446,7 @@ impl Broker {
                 self.queues[ix].serve_polls(&mut ctx);
                 self.queues[ix].refresh_deadline();
             }
+            self.recompute_queue_due();
         }
     }
 
@@ -859,13 +894,11 @@ impl Broker {
     /// The earliest virtual time at which something changes by itself (visibility timeout or delay
     /// ends, a message expires, a long poll runs out, an endpoint retry is due).
     pub fn next_deadline(&self) -> Option<Millis> {
-        // A plain loop over the cached per-queue deadlines: called after every broker change.
+        // The cached earliest queue deadline: called after every broker change.
         let mut best = self.retries.first().map(|&(t, _)| t);
-        for q in &self.queues {
-            if let Some(d) = q.next_deadline() {
-                if best.is_none_or(|b| d < b) {
-                    best = Some(d);
-                }
+        if let Some(d) = self.queue_due {
+            if best.is_none_or(|b| d < b) {
+                best = Some(d);
             }
         }
         best.map(|t| t.max(self.now))
@@ -897,6 +930,7 @@ impl Broker {
                     }
                 }
             }
+            self.recompute_queue_due();
             self.settle(t, rng, out, dead);
             while let Some(&(at, delivery)) = self.retries.first() {
                 if at > t {
@@ -973,6 +1007,13 @@ impl Broker {
     pub fn check_invariants(&self) -> Result<(), String> {
         for q in &self.queues {
             q.check()?;
+        }
+        let earliest = self.queues.iter().filter_map(|q| q.next_deadline()).min();
+        if earliest != self.queue_due {
+            return Err(format!(
+                "cached earliest queue deadline {:?} but {earliest:?} is due",
+                self.queue_due
+            ));
         }
         if self.groups.len() == u32::MAX {
             return Err("group interner full".into());

@@ -898,10 +898,11 @@ impl Queue {
     }
 
     /// An empty receive batch. Half the receives of a busy world find nothing, so it allocates only
-    /// when something is receivable.
+    /// when something is receivable, and only room for the visible messages (a receive hands out
+    /// nothing else): small, frequently recycled blocks.
     fn new_batch(&self, max: u32) -> Vec<ReceivedMessage> {
         if self.has_receivable() {
-            Vec::with_capacity(max as usize)
+            Vec::with_capacity(self.metrics.visible.min(max as u64) as usize)
         } else {
             Vec::new()
         }
@@ -1380,12 +1381,18 @@ impl Queue {
 
     /// Takes waiting poll `poll` out of the arrival list (not out of `poll_deadlines`).
     fn remove_poll(&mut self, poll: PollId) -> Option<Poll> {
+        if self.polls.front().is_some_and(|&(id, _)| id == poll) {
+            return self.polls.pop_front().map(|(_, p)| p);
+        }
         let pos = self.polls.binary_search_by_key(&poll, |&(id, _)| id).ok()?;
         self.polls.remove(pos).map(|(_, p)| p)
     }
 
     fn remove_poll_deadline(&mut self, until: Millis, poll: PollId) {
-        if let Ok(pos) = self.poll_deadlines.binary_search(&(until, poll)) {
+        // Polls mostly end in arrival order: the first deadline is usually the one.
+        if self.poll_deadlines.front() == Some(&(until, poll)) {
+            self.poll_deadlines.pop_front();
+        } else if let Ok(pos) = self.poll_deadlines.binary_search(&(until, poll)) {
             self.poll_deadlines.remove(pos);
         }
     }
