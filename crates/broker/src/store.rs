@@ -79,30 +79,14 @@ impl Msg {
     }
 }
 
-/// Slots live in chunks of 16, 32, ... 1024 records, then 1024 each: a queue costs little when
-/// small and never reallocates (or doubles) its records when it grows.
-const FIRST_CHUNK: u32 = 16;
-const MAX_CHUNK: u32 = 1024;
-/// Slots held by the growing chunks 16 + 32 + ... + 512.
-const GROWING_SLOTS: u32 = 1008;
+/// Slots live in chunks of 1024 records; the last chunk grows by a quarter at a time (at least
+/// 16 records), so a queue costs little when small, a slot is found with a shift and a mask, and
+/// growing never moves more than one chunk's records (or doubles them).
+const CHUNK_BITS: u32 = 10;
+const CHUNK: usize = 1 << CHUNK_BITS;
 
 fn chunk_of(slot: u32) -> (usize, usize) {
-    if slot < GROWING_SLOTS {
-        let x = slot + FIRST_CHUNK;
-        let k = 31 - x.leading_zeros() - FIRST_CHUNK.trailing_zeros();
-        (k as usize, (x - (FIRST_CHUNK << k)) as usize)
-    } else {
-        let rest = slot - GROWING_SLOTS;
-        (6 + (rest / MAX_CHUNK) as usize, (rest % MAX_CHUNK) as usize)
-    }
-}
-
-fn chunk_len(k: usize) -> usize {
-    if k < 6 {
-        (FIRST_CHUNK << k) as usize
-    } else {
-        MAX_CHUNK as usize
-    }
+    ((slot >> CHUNK_BITS) as usize, slot as usize & (CHUNK - 1))
 }
 
 /// A 12-byte index entry: a `u64` key (a message id or a time in ms) split in two `u32`s, so the
@@ -155,7 +139,7 @@ macro_rules! shrink_idle {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Store {
-    chunks: Vec<Box<[Option<Msg>]>>,
+    chunks: Vec<Vec<Option<Msg>>>,
     free: Vec<u32>,
     n_slots: u32,
     live: u64,
@@ -170,6 +154,13 @@ pub(crate) struct Store {
     /// Visible records (not heap entries; a record taken by `pop_ready` is briefly missing from the heap).
     n_ready: u64,
     use_ready: bool,
+    /// Whether the first entry of `timers`, `ready` and `order` is known to be valid (or the
+    /// index empty): set by `tidy`, cleared by the pops that can uncover a stale entry. Only a
+    /// change to the record in a valid first entry's slot can make it stale, so `tidy` after a
+    /// change to another slot skips the check.
+    timers_clean: bool,
+    ready_clean: bool,
+    order_clean: bool,
 }
 
 impl Store {
@@ -186,12 +177,12 @@ impl Store {
 
     fn slot(&self, slot: u32) -> Option<&Msg> {
         let (k, i) = chunk_of(slot);
-        self.chunks.get(k).and_then(|c| c[i].as_ref())
+        self.chunks.get(k)?.get(i)?.as_ref()
     }
 
     fn slot_mut(&mut self, slot: u32) -> Option<&mut Option<Msg>> {
         let (k, i) = chunk_of(slot);
-        self.chunks.get_mut(k).map(|c| &mut c[i])
+        self.chunks.get_mut(k)?.get_mut(i)
     }
 
     fn order_valid(&self, e: &Entry) -> bool {
@@ -266,8 +257,14 @@ impl Store {
                 let slot = self.n_slots;
                 let (k, _) = chunk_of(slot);
                 if k == self.chunks.len() {
-                    self.chunks.push((0..chunk_len(k)).map(|_| None).collect());
+                    self.chunks.push(Vec::new());
                 }
+                let chunk = &mut self.chunks[k];
+                if chunk.len() == chunk.capacity() {
+                    let extra = (chunk.len() / 4).max(16).min(CHUNK - chunk.len());
+                    chunk.reserve_exact(extra);
+                }
+                chunk.push(None);
                 self.n_slots += 1;
                 slot
             }
@@ -294,7 +291,7 @@ impl Store {
         self.free.push(slot);
         self.drop_index(msg.state);
         self.live -= 1;
-        self.tidy();
+        self.tidy(slot);
         Some(msg)
     }
 
@@ -312,7 +309,7 @@ impl Store {
         m.visible_at = visible_at;
         self.drop_index(old);
         self.push_index(slot, id, state, visible_at);
-        self.tidy();
+        self.tidy(slot);
         Some(old)
     }
 
@@ -323,25 +320,36 @@ impl Store {
     }
 
     /// Drops stale entries at the front of the heaps and the order list, and compacts a structure
-    /// whose stale entries outnumber its live ones.
-    fn tidy(&mut self) {
-        while let Some(&Reverse(e)) = self.timers.peek() {
-            if self.timer_valid(Millis(e.key()), e.slot) {
-                break;
+    /// whose stale entries outnumber its live ones. `changed`: the slot whose record just changed
+    /// or went (the only way a known-valid first entry can turn stale).
+    fn tidy(&mut self, changed: u32) {
+        let dirty = |clean: bool, first: Option<u32>| !clean || first == Some(changed);
+        if dirty(self.timers_clean, self.timers.peek().map(|r| r.0.slot)) {
+            while let Some(&Reverse(e)) = self.timers.peek() {
+                if self.timer_valid(Millis(e.key()), e.slot) {
+                    break;
+                }
+                self.timers.pop();
             }
-            self.timers.pop();
+            self.timers_clean = true;
         }
-        while let Some(&Reverse(e)) = self.ready.peek() {
-            if self.ready_valid(e.id(), e.slot) {
-                break;
+        if dirty(self.ready_clean, self.ready.peek().map(|r| r.0.slot)) {
+            while let Some(&Reverse(e)) = self.ready.peek() {
+                if self.ready_valid(e.id(), e.slot) {
+                    break;
+                }
+                self.ready.pop();
             }
-            self.ready.pop();
+            self.ready_clean = true;
         }
-        while let Some(e) = self.order.front() {
-            if self.order_valid(e) {
-                break;
+        if dirty(self.order_clean, self.order.front().map(|e| e.slot)) {
+            while let Some(e) = self.order.front() {
+                if self.order_valid(e) {
+                    break;
+                }
+                self.order.pop_front();
             }
-            self.order.pop_front();
+            self.order_clean = true;
         }
         if self.timers.len() as u64 > 2 * self.n_timed + 64 {
             let timers = std::mem::take(&mut self.timers);
@@ -349,6 +357,7 @@ impl Store {
                 .into_iter()
                 .filter(|Reverse(e)| self.timer_valid(Millis(e.key()), e.slot))
                 .collect();
+            self.timers_clean = true;
         }
         if self.ready.len() as u64 > 2 * self.n_ready + 64 {
             let ready = std::mem::take(&mut self.ready);
@@ -356,10 +365,12 @@ impl Store {
                 .into_iter()
                 .filter(|Reverse(e)| self.ready_valid(e.id(), e.slot))
                 .collect();
+            self.ready_clean = true;
         }
         if self.order.len() as u64 > 2 * self.live + 64 {
             let order = std::mem::take(&mut self.order);
             self.order = order.into_iter().filter(|e| self.order_valid(e)).collect();
+            self.order_clean = true;
         }
         shrink_idle!(self.timers);
         shrink_idle!(self.ready);
@@ -380,6 +391,7 @@ impl Store {
                 return None;
             }
             self.timers.pop();
+            self.timers_clean = false;
             if let Some(m) = self.slot(slot).filter(|_| self.timer_valid(at, slot)) {
                 return Some((m.id, slot));
             }
@@ -390,6 +402,7 @@ impl Store {
     /// Standard queues: takes the oldest visible record's id and slot off the ready heap (the
     /// caller then receives it, dead-letters it, or `unpop`s it).
     pub(crate) fn pop_ready(&mut self) -> Option<(MessageId, u32)> {
+        self.ready_clean = false;
         while let Some(Reverse(e)) = self.ready.pop() {
             if self.ready_valid(e.id(), e.slot) {
                 return Some((e.id(), e.slot));
@@ -438,6 +451,20 @@ impl Store {
     /// Index consistency: every record once in the order list, in id order with non-decreasing
     /// enqueue times (retention relies on it), and an index entry for its state.
     pub(crate) fn check(&self) -> Result<(), String> {
+        let stale_first = (self.timers_clean
+            && self
+                .timers
+                .peek()
+                .is_some_and(|Reverse(e)| !self.timer_valid(Millis(e.key()), e.slot)))
+            || (self.ready_clean
+                && self
+                    .ready
+                    .peek()
+                    .is_some_and(|Reverse(e)| !self.ready_valid(e.id(), e.slot)))
+            || (self.order_clean && self.order.front().is_some_and(|e| !self.order_valid(e)));
+        if stale_first {
+            return Err("an index marked clean starts with a stale entry".into());
+        }
         let in_order: Vec<&Entry> = self.order.iter().filter(|e| self.order_valid(e)).collect();
         if in_order.len() as u64 != self.live {
             return Err(format!(
@@ -506,14 +533,32 @@ mod tests {
 
     #[test]
     fn chunks_cover_slots_without_gaps() {
-        let mut expected = (0usize, 0usize);
-        for slot in 0..5_000u32 {
-            assert_eq!(chunk_of(slot), expected, "slot {slot}");
-            expected.1 += 1;
-            if expected.1 == chunk_len(expected.0) {
-                expected = (expected.0 + 1, 0);
-            }
+        let mut store = Store::new(true);
+        for n in 0..3_000u64 {
+            let msg = Msg::new(
+                MessageId(n + 1),
+                Arc::new(Payload::default()),
+                MessageMeta::default(),
+                Millis(0),
+                Millis(0),
+                0,
+                MessageState::Visible,
+            );
+            assert_eq!(store.insert(msg), n as u32);
         }
+        for slot in 0..3_000u32 {
+            assert_eq!(
+                store.at_slot(slot).map(|m| m.id),
+                Some(MessageId(slot as u64 + 1))
+            );
+        }
+        assert!(store
+            .chunks
+            .iter()
+            .rev()
+            .skip(1)
+            .all(|c| c.len() == CHUNK && c.capacity() == CHUNK));
+        assert!(store.at_slot(3_000).is_none());
     }
 
     #[test]
