@@ -1741,8 +1741,9 @@ impl World {
             }
             return;
         };
-        c.pending
-            .extend(c.batches.drain(start..end).map(|(_, held)| held));
+        for (_, held) in c.batches.drain(start..end) {
+            c.pending.push_back(held);
+        }
         self.out.push(EventKind::BatchArrived { service, queue, n });
         self.services[service.ix()].metrics.received += n as u64;
         if self.statics.has_event_triggers {
