@@ -55,9 +55,16 @@ pub(crate) struct ServiceMetrics {
     /// Per FIFO group: the highest origin handled so far (origin order = send order).
     group_high: BTreeMap<Arc<str>, u64>,
     violations_by_group: BTreeMap<Arc<str>, u64>,
-    /// Latency in ms -> how many handled messages had it.
-    latency_counts: BTreeMap<u64, u64>,
+    /// How many handled messages had each latency: `latency_low[ms]` for latencies under
+    /// `LOW_LATENCY_MS` (a plain Vec grown to the largest one seen), a map above.
+    latency_low: Vec<u64>,
+    latency_high: BTreeMap<u64, u64>,
+    /// Distinct latencies seen (nonzero entries of `latency_low` plus `latency_high.len()`).
+    latency_distinct: u64,
 }
+
+/// Latencies below this many ms are counted in a Vec indexed by the latency (8 KiB at most).
+const LOW_LATENCY_MS: u64 = 1024;
 
 impl ServiceMetrics {
     /// Count one handled message; returns (handled before, order violation).
@@ -86,27 +93,45 @@ impl ServiceMetrics {
                 *self.violations_by_group.entry(group.clone()).or_insert(0) += 1;
             }
         }
-        *self.latency_counts.entry(latency_ms).or_insert(0) += 1;
+        let count = if latency_ms < LOW_LATENCY_MS {
+            let ms = latency_ms as usize;
+            if self.latency_low.len() <= ms {
+                self.latency_low.resize(ms + 1, 0);
+            }
+            &mut self.latency_low[ms]
+        } else {
+            self.latency_high.entry(latency_ms).or_insert(0)
+        };
+        if *count == 0 {
+            self.latency_distinct += 1;
+        }
+        *count += 1;
         (duplicate, violation)
     }
 
     pub fn approx_bytes(&self) -> u64 {
         self.handled_origins.approx_bytes()
-            + (self.latency_counts.len() + self.group_high.len() + self.violations_by_group.len())
-                as u64
+            + (self.latency_distinct
+                + self.group_high.len() as u64
+                + self.violations_by_group.len() as u64)
                 * 48
     }
 
     /// Nearest-rank percentile `p` (1..=100) of the handled latencies: the smallest value with
     /// at least ceil(p/100 * n) samples at or below it.
     pub fn percentile(&self, p: u64) -> u64 {
-        let n: u64 = self.latency_counts.values().sum();
+        let n: u64 = self.latency_low.iter().sum::<u64>() + self.latency_high.values().sum::<u64>();
         if n == 0 {
             return 0;
         }
         let rank = (p * n).div_ceil(100).max(1);
         let mut seen = 0;
-        for (&value, &count) in &self.latency_counts {
+        let low = (0u64..).zip(self.latency_low.iter().copied());
+        let high = self
+            .latency_high
+            .iter()
+            .map(|(&value, &count)| (value, count));
+        for (value, count) in low.chain(high).filter(|&(_, count)| count > 0) {
             seen += count;
             if seen >= rank {
                 return value;
@@ -364,6 +389,31 @@ mod tests {
             (m.percentile(50), m.percentile(95), m.percentile(99)),
             (50, 95, 99)
         );
+    }
+
+    /// Latencies on both sides of the Vec/map split give the nearest-rank percentiles of the
+    /// sorted samples, and the distinct count behind `approx_bytes`.
+    #[test]
+    fn percentiles_span_low_and_high_latencies() {
+        let mut m = ServiceMetrics::default();
+        let mut samples = Vec::new();
+        let mut rng = crate::broker::Rng::new(3);
+        for origin in 1..=5_000u64 {
+            let latency = match rng.below(3) {
+                0 => rng.below(20),
+                1 => LOW_LATENCY_MS - 2 + rng.below(4),
+                _ => rng.below(100_000),
+            };
+            m.record(origin, latency, None);
+            samples.push(latency);
+        }
+        samples.sort_unstable();
+        for p in [1, 10, 50, 90, 95, 99, 100] {
+            let rank = (p * samples.len() as u64).div_ceil(100).max(1);
+            assert_eq!(m.percentile(p), samples[rank as usize - 1], "p{p}");
+        }
+        samples.dedup();
+        assert_eq!(m.latency_distinct, samples.len() as u64);
     }
 
     #[test]
