@@ -908,8 +908,19 @@ impl Broker {
     /// by queue in id order, then endpoint retries). Calls with an earlier `now` than a previous
     /// one act at the previous time: the clock never goes back. Events carry no time: to stamp
     /// each one exactly, call `advance(t)` once per `t = next_deadline()` rather than jumping.
+    #[inline]
     pub fn advance(&mut self, now: Millis, rng: &mut Rng, out: &mut Vec<BrokerEvent>) {
         let now = now.max(self.now);
+        // Most calls (every action advances first) find nothing due: keep that check inline.
+        if self.next_deadline().is_some_and(|t| t <= now) {
+            self.fire_until(now, rng, out);
+        }
+        self.now = now;
+    }
+
+    /// `advance` when something is due at or before `now`.
+    #[inline(never)]
+    fn fire_until(&mut self, now: Millis, rng: &mut Rng, out: &mut Vec<BrokerEvent>) {
         while let Some(t) = self.next_deadline().filter(|&t| t <= now) {
             self.now = t;
             let mut dead = Vec::new();
@@ -944,7 +955,6 @@ impl Broker {
                 }
             }
         }
-        self.now = now;
     }
 
     // ----- views and checks ----------------------------------------------------------------

@@ -423,17 +423,22 @@ impl Store {
     }
 
     /// The oldest record (smallest id).
+    #[inline]
     pub(crate) fn oldest(&self) -> Option<&Msg> {
-        // `tidy` keeps the front valid after removals, so the scan usually stops at once.
+        // `tidy` keeps the front valid after removals, so the scan is rarely needed.
         let front = self.order.front()?;
         match self.slot(front.slot) {
             Some(m) if m.id == front.id() => Some(m),
-            _ => self
-                .order
-                .iter()
-                .find(|e| self.order_valid(e))
-                .and_then(|e| self.slot(e.slot)),
+            _ => self.oldest_by_scan(),
         }
+    }
+
+    #[cold]
+    fn oldest_by_scan(&self) -> Option<&Msg> {
+        self.order
+            .iter()
+            .find(|e| self.order_valid(e))
+            .and_then(|e| self.slot(e.slot))
     }
 
     /// Every record in id order.
