@@ -223,7 +223,7 @@ fn explain(common: &Common) -> Result<u8, Invalid> {
     run_to_end(&scenario, &mut sim);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for event in sim.events() {
-        if writeln!(out, "{:>10}  {}", event.t.to_string(), sim.explain(event)).is_err() {
+        if writeln!(out, "{:>10}  {}", event.t.to_string(), sim.explain(&event)).is_err() {
             break;
         }
     }

@@ -201,6 +201,9 @@ pub struct Session {
     /// Fault sentences seen in the same scan (for the log's fault list).
     faults: Vec<String>,
     skip_scanned: usize,
+    /// (message id, origin) of each event up to the position (u64::MAX for none), kept
+    /// incrementally by `sync` so journeys need not unpack the whole log.
+    ids: Vec<(u64, u64)>,
     /// An `after:` tour step whose condition held at the last sync.
     after_due: Option<usize>,
     /// Node positions as the scenario places them (the view may turn them, see `set_portrait`).
@@ -272,6 +275,7 @@ impl Session {
             skipping: Vec::new(),
             faults: Vec::new(),
             skip_scanned: 0,
+            ids: Vec::new(),
             after_due: None,
             base: Vec::new(),
             portrait: false,
@@ -579,11 +583,27 @@ impl Session {
             self.skipping.clear();
             self.faults.clear();
         }
-        for e in &self.sim.events()[self.skip_scanned..n] {
+        self.ids.truncate(n);
+        let start = self.skip_scanned.min(self.ids.len());
+        for (i, e) in self
+            .sim
+            .events()
+            .from(start)
+            .enumerate()
+            .map(|(k, e)| (start + k, e))
+        {
+            if i == self.ids.len() {
+                let message = e.kind.message().map_or(u64::MAX, |m| m.0);
+                self.ids
+                    .push((message, e.kind.origin().unwrap_or(u64::MAX)));
+            }
+            if i < self.skip_scanned {
+                continue;
+            }
             if matches!(e.kind, EventKind::Fault { .. }) && self.faults.len() < 200 {
                 let mut s = super::view::fmt_ms(e.t.0);
                 s.push_str(": ");
-                s.push_str(&self.sim.explain(e));
+                s.push_str(&self.sim.explain(&e));
                 self.faults.push(s);
             }
             if let EventKind::Fault {
@@ -674,7 +694,7 @@ impl Session {
         Some(LogEntryView {
             index: index as u64,
             t_ms: ev.t.0,
-            text: self.sim.explain(ev),
+            text: self.sim.explain(&ev),
             message: ev.kind.message().map(|m| m.0),
             fault: matches!(
                 ev.kind,
@@ -695,33 +715,48 @@ impl Session {
     /// copies, duplicates and redeliveries of one send are one journey. Also returns the
     /// message ids of all those copies (sorted), so the canvas can highlight each of them.
     pub fn journey(&self, message: u64) -> (Vec<LogEntryView>, Vec<u64>) {
-        let events = self.sim.events();
+        const NONE: u64 = u64::MAX;
+        let count = self.sim.event_count() as usize;
+        let n = self.ids.len().min(count);
+        // `sync` keeps the ids up to date; before it has run, unpack the missing tail here.
+        let tail: Vec<(u64, u64)> = self
+            .sim
+            .events()
+            .from(n)
+            .map(|e| {
+                let message = e.kind.message().map_or(NONE, |m| m.0);
+                (message, e.kind.origin().unwrap_or(NONE))
+            })
+            .collect();
+        let all;
+        let ids = if tail.is_empty() {
+            &self.ids[..n]
+        } else {
+            all = [&self.ids[..n], &tail[..]].concat();
+            &all[..]
+        };
         // Events that name a message but not its origin (Deleted, VisibilityExpired, ...) are
         // tied to it through the copies' ids, learned from events that carry both.
-        let origin = events
+        let origin = ids
             .iter()
-            .find(|e| e.kind.message().map(|m| m.0) == Some(message) && e.kind.origin().is_some())
-            .and_then(|e| e.kind.origin());
+            .find(|&&(m, o)| m == message && o != NONE)
+            .map(|&(_, o)| o);
         let mut copies: Vec<u64> = vec![message];
         if let Some(o) = origin {
-            for e in events {
-                if e.kind.origin() == Some(o) {
-                    if let Some(m) = e.kind.message() {
-                        if let Err(at) = copies.binary_search(&m.0) {
-                            copies.insert(at, m.0);
-                        }
+            for &(m, eo) in ids {
+                if eo == o && m != NONE {
+                    if let Err(at) = copies.binary_search(&m) {
+                        copies.insert(at, m);
                     }
                 }
             }
         }
-        let rows = events
+        let rows = ids
             .iter()
             .enumerate()
-            .filter(|(_, e)| {
-                (origin.is_some() && e.kind.origin() == origin)
-                    || e.kind
-                        .message()
-                        .is_some_and(|m| copies.binary_search(&m.0).is_ok())
+            .filter(|(_, &(m, o))| {
+                (origin.is_some() && Some(o) == origin)
+                    || (m != NONE && copies.binary_search(&m).is_ok())
             })
             .take(300)
             .filter_map(|(i, _)| self.entry(i))
@@ -740,6 +775,7 @@ impl Session {
         if (self.sim.event_count() as usize) < self.skip_scanned {
             self.skip_scanned = usize::MAX;
         }
+        self.ids.truncate(self.sim.event_count() as usize);
     }
 
     pub fn inject(&mut self, cmd: &FaultCmd) -> Result<(), String> {

@@ -58,7 +58,7 @@
 //! assert_eq!(metrics.services["billing"].handled, 3);
 //! assert_eq!(metrics.queues["orders"].counters.deleted, 3);
 //! for event in sim.events().iter().take(3) {
-//!     println!("{}", sim.explain(event));
+//!     println!("{}", sim.explain(&event));
 //! }
 //! sim.seek(2); // back in time: the state after the first two events
 //! assert_eq!(sim.event_count(), 2);
@@ -88,6 +88,7 @@ mod agenda;
 mod bridge;
 pub mod event;
 pub mod ids;
+pub mod log;
 pub mod metrics;
 pub mod sim;
 pub mod spec;
@@ -96,6 +97,7 @@ pub mod world;
 
 pub use event::{ClientCallRecord, Event, EventKind, Failure, LossCause, WorkOutcome};
 pub use ids::{LinkId, ServiceId};
+pub use log::{Events, EventsIter};
 pub use metrics::{connection_count, Metrics};
 pub use sim::{LinkState, RunStop, Sim};
 pub use spec::*;

@@ -20,11 +20,10 @@
 //! replay applies them at the same index, so they survive seek. Injecting while in the past
 //! truncates the future first (a fork).
 
-use std::sync::Arc;
-
-use crate::broker::{BrokerEvent, Millis, Payload};
-use crate::event::{fnv1a, Event, EventKind, FNV_OFFSET};
+use crate::broker::Millis;
+use crate::event::{fnv1a, Event, FNV_OFFSET};
 use crate::ids::{LinkId, ServiceId};
+use crate::log::{Events, Log};
 use crate::metrics::{summarize, Metrics};
 use crate::spec::{FaultAction, WorldSpec};
 use crate::statics::Names;
@@ -70,23 +69,6 @@ pub(crate) fn link_state(link: &Link) -> LinkState {
     }
 }
 
-/// An event as the log keeps it for the rest of the run. A long poll's batch was allocated for
-/// up to 10 messages, so it gives back the unused room (most carry one or two), and its messages
-/// let go of their payloads (bodies and attributes are not part of the trace; keeping them would
-/// keep every long-polled message's payload alive for the whole run).
-fn compact(mut kind: EventKind, empty: &Arc<Payload>) -> EventKind {
-    if let EventKind::Broker {
-        event: BrokerEvent::PollCompleted { messages, .. },
-    } = &mut kind
-    {
-        messages.shrink_to_fit();
-        for m in messages.iter_mut() {
-            m.payload = empty.clone();
-        }
-    }
-    kind
-}
-
 #[derive(Clone, Debug)]
 struct Injection {
     at_event: u64,
@@ -99,7 +81,7 @@ struct Injection {
 pub struct Sim {
     world: World,
     /// Every event known: produced so far, plus the recorded future after a seek backwards.
-    log: Vec<Event>,
+    log: Log,
     /// Events the world has produced (its state is after these).
     produced: u64,
     /// Events revealed to the caller (`event_count()`); `cursor <= produced`.
@@ -111,11 +93,8 @@ pub struct Sim {
     checkpoint_bytes: Vec<u64>,
     injections: Vec<Injection>,
     max_events: u64,
-    scratch: Vec<EventKind>,
     /// False for a headless run that never seeks (`without_checkpoints`).
     checkpointing: bool,
-    /// Stands in for payloads the log lets go of (see `compact`).
-    empty_payload: Arc<Payload>,
     /// `produced` before the last action ran (the previous action boundary).
     action_start: u64,
 }
@@ -128,13 +107,11 @@ impl Sim {
             checkpoint_bytes: vec![world.approx_bytes()],
             next_checkpoint: CHECKPOINT_EVERY,
             world,
-            log: Vec::new(),
+            log: Log::default(),
             produced: 0,
             cursor: 0,
             injections: Vec::new(),
             max_events: spec.limits.max_events,
-            scratch: Vec::new(),
-            empty_payload: Arc::default(),
             checkpointing: true,
             action_start: 0,
         })
@@ -196,39 +173,20 @@ impl Sim {
     /// them: the log already has them).
     fn record(&mut self) {
         let t = self.world.now;
-        let start = self.produced;
-        let n = self.world.out.len() as u64;
-        if start as usize == self.log.len() {
-            // Running into the new future (the common case): append in place.
-            self.log.extend(
-                self.world
-                    .out
-                    .drain(..)
-                    .zip(start..)
-                    .map(|(kind, seq)| Event {
-                        seq,
-                        t,
-                        kind: compact(kind, &self.empty_payload),
-                    }),
-            );
-        } else {
-            std::mem::swap(&mut self.scratch, &mut self.world.out);
-            for (kind, seq) in self.scratch.drain(..).zip(start..) {
-                if (seq as usize) < self.log.len() {
-                    debug_assert!(
-                        self.log[seq as usize].kind == compact(kind, &self.empty_payload),
-                        "replay diverged at event {seq}"
-                    );
-                } else {
-                    self.log.push(Event {
-                        seq,
-                        t,
-                        kind: compact(kind, &self.empty_payload),
-                    });
+        for kind in self.world.out.drain(..) {
+            let seq = self.produced;
+            if (seq as usize) < self.log.len() {
+                #[cfg(debug_assertions)]
+                {
+                    let logged = self.log.get(seq as usize).map(|e| e.kind);
+                    let kind = crate::log::without_payloads(kind, self.log.empty_payload());
+                    debug_assert!(logged == Some(kind), "replay diverged at event {seq}");
                 }
+            } else {
+                self.log.push(t, kind);
             }
+            self.produced += 1;
         }
-        self.produced = start + n;
     }
 
     fn maybe_checkpoint(&mut self) {
@@ -264,7 +222,7 @@ impl Sim {
     }
 
     /// Reveal the next event, running the world when needed. None when the run is over.
-    pub fn step(&mut self) -> Option<&Event> {
+    pub fn step(&mut self) -> Option<Event> {
         if self.cursor >= self.produced && !self.advance_world() {
             return None;
         }
@@ -282,7 +240,7 @@ impl Sim {
                 if n >= max_events {
                     return RunStop::EventBudget;
                 }
-                if self.log[self.cursor as usize].t > t {
+                if self.log.t(self.cursor as usize).is_some_and(|at| at > t) {
                     return RunStop::ReachedTime;
                 }
                 self.cursor += 1;
@@ -343,7 +301,7 @@ impl Sim {
     pub fn now(&self) -> Millis {
         match self.cursor {
             0 => Millis::ZERO,
-            c => self.log[c as usize - 1].t,
+            c => self.log.t(c as usize - 1).unwrap_or(Millis::ZERO),
         }
     }
 
@@ -352,8 +310,11 @@ impl Sim {
     }
 
     /// The events up to the current position.
-    pub fn events(&self) -> &[Event] {
-        &self.log[..self.cursor as usize]
+    pub fn events(&self) -> Events<'_> {
+        Events {
+            log: &self.log,
+            len: self.cursor as usize,
+        }
     }
 
     pub fn explain(&self, event: &Event) -> String {
@@ -398,6 +359,11 @@ impl Sim {
         self.advance_world();
         self.cursor = self.produced;
         Ok(())
+    }
+
+    /// Bytes the event log holds (packed records, offsets, side table), for benchmarks.
+    pub fn log_bytes(&self) -> u64 {
+        self.log.approx_bytes()
     }
 
     /// (number of checkpoints, their estimated total bytes), for benchmarks and the UI.

@@ -274,7 +274,7 @@ fn every_event_explains_itself_with_names() {
     spec.links.push(rpc_link(0, 1, 10));
     let sim = run(&spec);
     for e in sim.events() {
-        let why = sim.explain(e);
+        let why = sim.explain(&e);
         assert!(why.ends_with('.'), "{why}");
         assert!(why.contains("client") || why.contains("api"), "{why}");
     }

@@ -138,7 +138,7 @@ fn shared_idempotency_store_skips_a_duplicate_redelivered_to_another_worker() {
     assert_eq!(service(&sim, "b").handled, 0, "b sees a's processed origin");
     let skipped = of_kind(&sim, "duplicate_skipped");
     assert_eq!(skipped.len(), 1);
-    let why = sim.explain(skipped[0]);
+    let why = sim.explain(&skipped[0]);
     assert!(why.contains("shared store orders-db"), "{why}");
     assert_eq!(sim.metrics().queues["orders"].counters.deleted, 1);
 }
@@ -243,7 +243,7 @@ fn a_lost_response_is_explained_as_work_done_but_answer_lost() {
     assert_eq!(sim.metrics().queues["orders"].counters.accepted, 1);
     let lost = of_kind(&sim, "lost");
     assert_eq!(lost.len(), 1);
-    let why = sim.explain(lost[0]);
+    let why = sim.explain(&lost[0]);
     assert!(
         why.contains("reached orders")
             && why.contains("response to shop was lost on the way back")

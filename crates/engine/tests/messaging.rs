@@ -7,10 +7,10 @@ use common::*;
 use switchboard_engine::broker::{BrokerEvent, Chance, Millis, QueueId};
 use switchboard_engine::*;
 
-fn broker_events(sim: &Sim) -> Vec<&BrokerEvent> {
+fn broker_events(sim: &Sim) -> Vec<BrokerEvent> {
     sim.events()
         .iter()
-        .filter_map(|e| match &e.kind {
+        .filter_map(|e| match e.kind {
             EventKind::Broker { event } => Some(event),
             _ => None,
         })

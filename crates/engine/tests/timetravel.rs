@@ -100,7 +100,7 @@ fn step_back_then_forward_replays_the_same_events() {
     for _ in 0..300 {
         sim.step();
     }
-    assert_eq!(sim.events(), &before[..]);
+    assert_eq!(sim.events().to_vec(), before);
     assert_eq!(sim.trace_hash(), hash);
 }
 
@@ -151,9 +151,10 @@ fn injection_in_the_past_forks_the_run() {
         EventKind::Fault { injected: true, .. }
     ));
     sim.run_until(Millis(8_000), 100_000);
-    let forked: Vec<EventKind> = sim.events()[fork_point as usize..]
-        .iter()
-        .map(|e| e.kind.clone())
+    let forked: Vec<EventKind> = sim
+        .events()
+        .from(fork_point as usize)
+        .map(|e| e.kind)
         .collect();
     assert!(forked.iter().any(|k| matches!(
         k,

@@ -175,7 +175,7 @@ pub fn service(sim: &Sim, name: &str) -> switchboard_engine::metrics::ServiceSum
 }
 
 /// Events whose trace kind is `kind`, as (time, event).
-pub fn of_kind<'a>(sim: &'a Sim, kind: &str) -> Vec<&'a Event> {
+pub fn of_kind(sim: &Sim, kind: &str) -> Vec<Event> {
     sim.events()
         .iter()
         .filter(|e| e.kind.kind_name() == kind)
