@@ -89,6 +89,9 @@ fn chunk_of(slot: u32) -> (usize, usize) {
     ((slot >> CHUNK_BITS) as usize, slot as usize & (CHUNK - 1))
 }
 
+/// See `Store::changes`.
+const MAINTAIN_EVERY: u32 = 16;
+
 /// A 12-byte index entry: a `u64` key (a message id or a time in ms) split in two `u32`s, so the
 /// entry is 4-byte aligned (a `(u64, u32)` tuple pads to 16 bytes), plus the record's slot.
 /// Ordered by key, then slot.
@@ -161,6 +164,9 @@ pub(crate) struct Store {
     timers_clean: bool,
     ready_clean: bool,
     order_clean: bool,
+    /// Changes since the last `maintain`: compaction and shrinking are checked every
+    /// `MAINTAIN_EVERY` changes (their timing only moves memory, never an answer).
+    changes: u32,
 }
 
 impl Store {
@@ -319,9 +325,9 @@ impl Store {
         self.slot_mut(slot).and_then(|m| m.as_mut())
     }
 
-    /// Drops stale entries at the front of the heaps and the order list, and compacts a structure
-    /// whose stale entries outnumber its live ones. `changed`: the slot whose record just changed
-    /// or went (the only way a known-valid first entry can turn stale).
+    /// Drops stale entries at the front of the heaps and the order list, and now and then
+    /// compacts a structure whose stale entries outnumber its live ones. `changed`: the slot
+    /// whose record just changed or went (the only way a known-valid first entry can turn stale).
     fn tidy(&mut self, changed: u32) {
         let dirty = |clean: bool, first: Option<u32>| !clean || first == Some(changed);
         if dirty(self.timers_clean, self.timers.peek().map(|r| r.0.slot)) {
@@ -351,6 +357,16 @@ impl Store {
             }
             self.order_clean = true;
         }
+        self.changes += 1;
+        if self.changes >= MAINTAIN_EVERY {
+            self.changes = 0;
+            self.maintain();
+        }
+    }
+
+    /// Compacts an index whose stale entries outnumber its live ones, and gives memory back.
+    #[inline(never)]
+    fn maintain(&mut self) {
         if self.timers.len() as u64 > 2 * self.n_timed + 64 {
             let timers = std::mem::take(&mut self.timers);
             self.timers = timers
