@@ -2,15 +2,13 @@
 //! millisecond run in the order they were scheduled and every run is reproducible.
 //! It owns ordering only; what an entry means is `world::Action`'s business.
 //!
-//! A 4-ary heap over a plain `Vec` of small `Copy` entries: half the depth of a binary heap,
-//! the four children of a node share a cache line or two, and moving an entry is a plain copy
-//! (a hole moves down or up; the moved entry is written once at the end). Keys are unique, so
-//! the pop order is the same whatever the heap's shape.
-//!
 //! Actions scheduled for the time of the last pop (a poll right after a batch, a broker
 //! wake-up now) skip the heap: they queue in a FIFO lane. Every lane entry has the same time
 //! and a larger seq than the one before, so the lane is sorted, and a pop takes the smaller
 //! of the lane's front and the heap's top: the order is exactly (time, seq).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 use crate::ids::Millis;
 
@@ -21,21 +19,28 @@ struct Entry<A> {
     action: A,
 }
 
-impl<A> Entry<A> {
-    /// (t, seq) as one number: comparing it is one wide comparison.
-    #[inline]
-    fn key(&self) -> u128 {
-        ((self.t.0 as u128) << 64) | self.seq as u128
+impl<A> PartialEq for Entry<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.t == other.t && self.seq == other.seq
     }
 }
-
-/// Children per node.
-const ARITY: usize = 4;
+impl<A> Eq for Entry<A> {}
+impl<A> PartialOrd for Entry<A> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<A> Ord for Entry<A> {
+    /// Reversed so that `BinaryHeap` (a max-heap) pops the earliest (t, seq) first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.t, other.seq).cmp(&(self.t, self.seq))
+    }
+}
 
 /// Min-heap on (time, seq). `seq` is a global insertion counter: a total order with no ties.
 #[derive(Clone, Debug)]
 pub struct Agenda<A> {
-    heap: Vec<Entry<A>>,
+    heap: BinaryHeap<Entry<A>>,
     /// Entries all at one time, in seq order (see the module comment); the live ones are
     /// `lane[lane_head..]` (the Vec is cleared whenever it runs empty).
     lane: Vec<Entry<A>>,
@@ -48,7 +53,7 @@ pub struct Agenda<A> {
 impl<A> Default for Agenda<A> {
     fn default() -> Self {
         Agenda {
-            heap: Vec::new(),
+            heap: BinaryHeap::new(),
             lane: Vec::new(),
             lane_head: 0,
             last_t: Millis(u64::MAX),
@@ -64,24 +69,13 @@ impl<A: Copy> Agenda<A> {
         let entry = Entry { t, seq, action };
         if t == self.last_t && self.lane.last().is_none_or(|e| e.t == t) {
             self.lane.push(entry);
-            return;
+        } else {
+            self.heap.push(entry);
         }
-        let key = entry.key();
-        let mut i = self.heap.len();
-        self.heap.push(entry);
-        while i > 0 {
-            let parent = (i - 1) / ARITY;
-            if self.heap[parent].key() <= key {
-                break;
-            }
-            self.heap[i] = self.heap[parent];
-            i = parent;
-        }
-        self.heap[i] = entry;
     }
 
     pub fn peek_time(&self) -> Option<Millis> {
-        match (self.lane.get(self.lane_head), self.heap.first()) {
+        match (self.lane.get(self.lane_head), self.heap.peek()) {
             (Some(l), Some(h)) => Some(l.t.min(h.t)),
             (Some(l), None) => Some(l.t),
             (None, h) => h.map(|e| e.t),
@@ -89,59 +83,24 @@ impl<A: Copy> Agenda<A> {
     }
 
     pub fn pop(&mut self) -> Option<(Millis, A)> {
-        let from_lane = match (self.lane.get(self.lane_head), self.heap.first()) {
-            (Some(l), Some(h)) => l.key() < h.key(),
+        let from_lane = match (self.lane.get(self.lane_head), self.heap.peek()) {
+            (Some(l), Some(h)) => (l.t, l.seq) < (h.t, h.seq),
             (Some(_), None) => true,
             (None, _) => false,
         };
-        let (t, action) = if from_lane {
+        let e = if from_lane {
             let e = self.lane[self.lane_head];
             self.lane_head += 1;
             if self.lane_head == self.lane.len() {
                 self.lane.clear();
                 self.lane_head = 0;
             }
-            (e.t, e.action)
+            e
         } else {
-            self.pop_heap()?
+            self.heap.pop()?
         };
-        self.last_t = t;
-        Some((t, action))
-    }
-
-    fn pop_heap(&mut self) -> Option<(Millis, A)> {
-        let last = self.heap.pop()?;
-        let Some(&top) = self.heap.first() else {
-            return Some((last.t, last.action));
-        };
-        // Sift `last` down from the root: the hole moves to the smallest child while that
-        // child is smaller than `last`.
-        let key = last.key();
-        let n = self.heap.len();
-        let mut i = 0;
-        loop {
-            let first = ARITY * i + 1;
-            if first >= n {
-                break;
-            }
-            let end = (first + ARITY).min(n);
-            let mut best = first;
-            let mut best_key = self.heap[first].key();
-            for c in first + 1..end {
-                let k = self.heap[c].key();
-                if k < best_key {
-                    best = c;
-                    best_key = k;
-                }
-            }
-            if best_key >= key {
-                break;
-            }
-            self.heap[i] = self.heap[best];
-            i = best;
-        }
-        self.heap[i] = last;
-        Some((top.t, top.action))
+        self.last_t = e.t;
+        Some((e.t, e.action))
     }
 
     pub fn len(&self) -> u64 {

@@ -689,27 +689,17 @@ impl World {
         while !self.broker_out.is_empty() {
             let mut batch = std::mem::take(&mut self.broker_scratch);
             std::mem::swap(&mut batch, &mut self.broker_out);
-            // A handled event's own events (a lost batch, an endpoint's answer) go just before
-            // it, so the events before it move to the log first; the rest move in one go.
-            let mut i = 0;
-            while i < batch.len() {
-                self.track_broker_event(&batch[i]);
+            for event in batch.drain(..) {
+                self.track_broker_event(&event);
                 if matches!(
-                    batch[i],
+                    event,
                     BrokerEvent::PollCompleted { .. }
                         | BrokerEvent::EndpointDeliveryRequested { .. }
                 ) {
-                    if i > 0 {
-                        self.out
-                            .extend(batch.drain(..i).map(|event| EventKind::Broker { event }));
-                        i = 0;
-                    }
-                    self.on_broker_event(&batch[0]);
+                    self.on_broker_event(&event);
                 }
-                i += 1;
+                self.out.push(EventKind::Broker { event });
             }
-            self.out
-                .extend(batch.drain(..).map(|event| EventKind::Broker { event }));
             self.broker_scratch = batch;
         }
         // The broker's next deadline only moves when its state changed, and every state change
