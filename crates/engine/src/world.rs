@@ -733,10 +733,10 @@ impl World {
             }
             BrokerEvent::Deleted { queue, message, .. }
             | BrokerEvent::DeadLettered { queue, message, .. }
-            | BrokerEvent::Expired { queue, message, .. } => {
-                if !self.duplicate_copies.is_empty() {
-                    self.duplicate_copies.remove(&(*queue, *message));
-                }
+            | BrokerEvent::Expired { queue, message, .. }
+                if !self.duplicate_copies.is_empty() =>
+            {
+                self.duplicate_copies.remove(&(*queue, *message));
             }
             BrokerEvent::Purged { queue, .. } => self.duplicate_copies.retain(|c| c.0 != *queue),
             _ => {}
