@@ -1,16 +1,18 @@
 //! `Sim`: the facade the scenario crate, CLI and UI use: step, run, seek and step back, views,
 //! metrics, interactive fault injection, transits and the trace hash.
 //!
-//! Time travel = checkpoints + deterministic replay. Every `CHECKPOINT_EVERY` events (at the
-//! first action boundary after it) the whole `World` is cloned; `seek(n)` restores the last
-//! checkpoint at or before `n` and replays forward. Why K = 1024: measured with the benchmark
-//! workload (crates/engine/benches/engine.rs), one checkpoint clone of a world with ~1k messages
-//! in flight costs a few µs, i.e. a few ns per event amortized at K = 1024, while a seek replays at most
-//! K events (~0.1 ms at the measured rate) plus one clone — well inside the 2 ms seek budget;
-//! a smaller K buys little seek time and costs memory, a larger one makes seeks slower.
+//! Time travel = checkpoints + deterministic replay. A forward run clones the whole `World`
+//! every `max(CHECKPOINT_EVERY, bytes / BYTES_PER_EVENT_OF_SPACING)` events (at the first action
+//! boundary after it); `seek(n)` restores the last checkpoint at or before `n`, replays forward,
+//! and leaves checkpoints every `CHECKPOINT_EVERY` events in the `DENSE_BEHIND` events before `n`,
+//! so stepping back from where the user is replays at most ~1k events. Why: measured with the
+//! benchmark workload (crates/engine/benches/engine.rs), a clone costs about a nanosecond per byte
+//! plus the page faults of the fresh memory, so dense forward checkpoints (every 1024 events)
+//! cost ~20% of a long run, while sparse ones (one event per 25 bytes) cost a few percent and
+//! seeks stay well inside the 2 ms budget (replaying ~10k events takes ~1 ms).
 //! Checkpoint memory is bounded by `MAX_CHECKPOINTS` and by `CHECKPOINT_BUDGET_BYTES` of
 //! estimated world size: beyond either, every second old checkpoint is dropped (old history
-//! thins out; seeks there replay longer but stay exact).
+//! thins out; seeks there replay longer but stay exact). The CLI runs `without_checkpoints`.
 //!
 //! An action may produce several events. The world advances one action at a time; `step`
 //! reveals the produced events one by one, so the world view during a multi-event action shows
@@ -31,8 +33,11 @@ use crate::world::{BuildError, Link, ServiceStatus, Transit, World};
 
 pub const CHECKPOINT_EVERY: u64 = 1024;
 pub const MAX_CHECKPOINTS: usize = 2048;
+/// A seek leaves checkpoints every `CHECKPOINT_EVERY` events in this many events before its
+/// target (see `Sim::seek`).
+pub const DENSE_BEHIND: u64 = 8 * CHECKPOINT_EVERY;
 /// Adaptive spacing: at least one event between checkpoints per this many bytes of world.
-pub const BYTES_PER_EVENT_OF_SPACING: u64 = 100;
+pub const BYTES_PER_EVENT_OF_SPACING: u64 = 25;
 /// Estimated bytes all checkpoints may hold together (see `World::approx_bytes`).
 pub const CHECKPOINT_BUDGET_BYTES: u64 = 64 << 20;
 
@@ -194,14 +199,19 @@ impl Sim {
             return;
         }
         let bytes = self.world.approx_bytes();
-        // Adaptive spacing: a checkpoint costs roughly 1 ns per byte to clone, an event roughly
-        // 500 ns to run; one event of spacing per 100 bytes keeps cloning under ~20% of the run.
+        // Adaptive spacing: one event of spacing per 25 bytes of world keeps cloning (and the
+        // fresh memory each clone touches) to a few percent of a run; seeks fill in checkpoints
+        // where they land (see `seek`), so stepping back stays short.
         self.next_checkpoint =
             self.produced + CHECKPOINT_EVERY.max(bytes / BYTES_PER_EVENT_OF_SPACING);
         self.checkpoints.push((self.produced, self.world.clone()));
         self.checkpoint_bytes.push(bytes);
-        // Over budget: thin out old checkpoints (keep the first, then every second one), so
-        // recent history stays dense and seeks far back replay longer but stay exact.
+        self.thin_checkpoints();
+    }
+
+    /// Over budget: thin out old checkpoints (keep the first, then every second one), so
+    /// recent history stays dense and seeks far back replay longer but stay exact.
+    fn thin_checkpoints(&mut self) {
         while self.checkpoints.len() > 2
             && (self.checkpoints.len() > MAX_CHECKPOINTS
                 || self.checkpoint_bytes.iter().sum::<u64>() > CHECKPOINT_BUDGET_BYTES)
@@ -286,7 +296,27 @@ impl Sim {
                 self.produced = checkpoint;
                 self.action_start = checkpoint;
             }
-            while self.produced < n && self.advance_world() {}
+            // A forward run checkpoints sparsely (a world of B bytes every B/25 events); a
+            // seek fills in the stretch just before its target, so stepping back from there
+            // replays at most `CHECKPOINT_EVERY` events.
+            let dense_from = n.saturating_sub(DENSE_BEHIND);
+            let (mut last, mut at) = (checkpoint, ix + 1);
+            while self.produced < n && self.advance_world() {
+                if self.produced < n
+                    && self.produced >= dense_from
+                    && self.produced - last >= CHECKPOINT_EVERY
+                    && self.checkpointing
+                {
+                    self.checkpoints
+                        .insert(at, (self.produced, self.world.clone()));
+                    self.checkpoint_bytes.insert(at, self.world.approx_bytes());
+                    last = self.produced;
+                    at += 1;
+                }
+            }
+            if at > ix + 1 {
+                self.thin_checkpoints();
+            }
         }
         self.cursor = n.min(self.produced);
     }
