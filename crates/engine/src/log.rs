@@ -329,10 +329,20 @@ impl Reader<'_> {
             return b as u64;
         }
         let len = (b - 0xF0) as usize;
-        let mut le = [0u8; 8];
-        le[..len].copy_from_slice(&self.bytes[self.at..self.at + len]);
+        let v = match self.bytes.get(self.at..self.at + 8) {
+            // One unaligned load, masked to `len` bytes.
+            Some(word) => {
+                let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                word & (u64::MAX >> (64 - 8 * len as u32))
+            }
+            None => {
+                let mut le = [0u8; 8];
+                le[..len].copy_from_slice(&self.bytes[self.at..self.at + len]);
+                u64::from_le_bytes(le)
+            }
+        };
         self.at += len;
-        u64::from_le_bytes(le)
+        v
     }
 
     fn byte(&mut self) -> u8 {

@@ -250,7 +250,13 @@ impl Sim {
                 if n >= max_events {
                     return RunStop::EventBudget;
                 }
-                if self.log.t(self.cursor as usize).is_some_and(|at| at > t) {
+                // The last action's events all happened now; older ones are read from the log.
+                let at = if self.cursor >= self.action_start {
+                    self.world.now
+                } else {
+                    self.log.t(self.cursor as usize).unwrap_or(Millis::ZERO)
+                };
+                if at > t {
                     return RunStop::ReachedTime;
                 }
                 self.cursor += 1;
