@@ -76,7 +76,8 @@ impl Log {
             + (self.side.capacity() * std::mem::size_of::<(u64, EventKind)>()) as u64
     }
 
-    pub fn push(&mut self, t: Millis, kind: EventKind) {
+    /// Appends `kind` (packed; a rare rich variant is cloned into the side table).
+    pub fn push(&mut self, t: Millis, kind: &EventKind) {
         #[cfg(debug_assertions)]
         let expected = without_payloads(kind.clone(), &self.empty);
         let i = self.starts.len();
@@ -91,11 +92,11 @@ impl Log {
         };
         w.u64(t.0);
         let record_start = w.n;
-        if !pack(&kind, &mut w) || w.n > MAX_RECORD {
+        if !pack(kind, &mut w) || w.n > MAX_RECORD {
             w.n = record_start;
             w.byte(SIDE);
             w.u64(self.side.len() as u64);
-            self.side.push((i as u64, kind));
+            self.side.push((i as u64, kind.clone()));
         }
         let n = w.n;
         self.bytes.extend_from_slice(&self.scratch[..n]);

@@ -178,13 +178,14 @@ impl Sim {
     /// them: the log already has them).
     fn record(&mut self) {
         let t = self.world.now;
-        for kind in self.world.out.drain(..) {
+        // Packed by reference, then dropped in place (no move out of the buffer per event).
+        for kind in &self.world.out {
             let seq = self.produced;
             if (seq as usize) < self.log.len() {
                 #[cfg(debug_assertions)]
                 {
                     let logged = self.log.get(seq as usize).map(|e| e.kind);
-                    let kind = crate::log::without_payloads(kind, self.log.empty_payload());
+                    let kind = crate::log::without_payloads(kind.clone(), self.log.empty_payload());
                     debug_assert!(logged == Some(kind), "replay diverged at event {seq}");
                 }
             } else {
@@ -192,6 +193,7 @@ impl Sim {
             }
             self.produced += 1;
         }
+        self.world.out.clear();
     }
 
     fn maybe_checkpoint(&mut self) {
