@@ -726,3 +726,82 @@ codec! {
         148 VisibilityExtended { service, queue, message, until, error },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(i: u64, group: &str) -> ReceivedMessage {
+        ReceivedMessage {
+            message: MessageId(i),
+            receipt: ReceiptHandle {
+                queue: QueueId(1),
+                message: MessageId(i),
+                receive: 2,
+            },
+            payload: Arc::default(),
+            meta: MessageMeta {
+                origin: i * 1_000_003,
+                created_at: Millis(u64::MAX - i),
+            },
+            group: Some(Arc::from(group)),
+            receive_count: 2,
+            sent_at: Millis(i),
+        }
+    }
+
+    fn poll(n: u64, group: &str) -> EventKind {
+        EventKind::Broker {
+            event: BrokerEvent::PollCompleted {
+                queue: QueueId(1),
+                poll: PollId(n),
+                messages: (0..n).map(|i| received(i, group)).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_oversized_ones_go_to_the_side_table() {
+        let mut log = Log::default();
+        let small = poll(1, "g1");
+        let huge = poll(10, &"x".repeat(128));
+        let rare = EventKind::Crashed {
+            service: ServiceId(3),
+            lost_jobs: 2,
+        };
+        log.push(Millis(5), &small);
+        log.push(Millis(0xFFFF_FFFF_FF), &huge);
+        log.push(Millis(7), &rare);
+        assert_eq!(
+            log.side.len(),
+            2,
+            "the 10-message poll and the rare variant"
+        );
+        assert_eq!(log.get(0).unwrap().kind, small);
+        assert_eq!(log.get(1).unwrap().kind, huge);
+        assert_eq!(log.get(1).unwrap().t, Millis(0xFFFF_FFFF_FF));
+        assert_eq!(log.get(2).unwrap().kind, rare);
+        assert_eq!(log.t(2), Some(Millis(7)));
+        assert!(log.get(3).is_none());
+    }
+
+    #[test]
+    fn truncate_forgets_records_and_their_side_entries() {
+        let mut log = Log::default();
+        for i in 0..10u64 {
+            let kind = if i % 3 == 0 {
+                poll(10, &"y".repeat(100))
+            } else {
+                poll(1, "g")
+            };
+            log.push(Millis(i), &kind);
+        }
+        log.truncate(4);
+        assert_eq!(log.len(), 4);
+        assert_eq!(log.side.len(), 2, "events 0 and 3 were whole");
+        log.push(Millis(99), &poll(2, "z"));
+        assert_eq!(log.get(4).unwrap().t, Millis(99));
+        assert_eq!(log.get(4).unwrap().kind, poll(2, "z"));
+        assert_eq!(log.get(3).unwrap().kind, poll(10, &"y".repeat(100)));
+    }
+}

@@ -164,3 +164,47 @@ fn injection_in_the_past_forks_the_run() {
         }
     )));
 }
+
+/// A backlog that grows to thousands of stored messages: a big world, so a forward run
+/// checkpoints sparsely (one event of spacing per 25 bytes of world).
+fn growing_backlog() -> WorldSpec {
+    let times: Vec<u64> = (0..3_000).collect();
+    let mut spec = world(vec![producer(
+        "shop",
+        Target::Queue(QueueId(0)),
+        &times,
+        body("o{n}"),
+        1_000,
+        RetryPolicy::default(),
+    )]);
+    spec.queues = vec![queue("backlog", 30)];
+    spec.limits.until = Millis::from_secs(10);
+    spec
+}
+
+#[test]
+fn a_seek_fills_in_checkpoints_so_stepping_back_from_there_stays_short_and_exact() {
+    let spec = growing_backlog();
+    let mut sim = Sim::new(&spec).unwrap();
+    sim.run_until(spec.limits.until, 100_000);
+    let total = sim.event_count();
+    let (sparse, _) = sim.checkpoint_stats();
+    let target = total * 2 / 3;
+    sim.seek(target);
+    let (dense, _) = sim.checkpoint_stats();
+    assert!(
+        dense > sparse,
+        "a seek to {target} of {total} left checkpoints behind ({sparse} -> {dense})"
+    );
+    for _ in 0..50 {
+        sim.step_back();
+    }
+    let mut stepped = Sim::new(&spec).unwrap().without_checkpoints();
+    stepped.run_until(spec.limits.until, target - 50);
+    assert_eq!(sim.event_count(), target - 50);
+    assert_eq!(sim.trace_hash(), stepped.trace_hash());
+    assert_eq!(digest(&sim), digest(&stepped));
+    // And forward again to the end: the same run.
+    sim.run_until(spec.limits.until, 100_000);
+    assert_eq!(sim.event_count(), total);
+}
