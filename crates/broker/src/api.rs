@@ -7,16 +7,17 @@ use serde::Serialize;
 
 use crate::error::ErrorCode;
 use crate::ids::{
-    AttributeValue, MessageAttributes, MessageId, MessageMeta, PollId, PublishId, ReceiptHandle,
-    ReceivedMessage,
+    no_attributes, AttributeValue, MessageAttributes, MessageId, MessageMeta, PollId, PublishId,
+    ReceiptHandle, ReceivedMessage,
 };
 use crate::time::Millis;
 
 /// SendMessage parameters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendRequest {
     pub body: String,
-    pub attributes: MessageAttributes,
+    /// Shared: a sender with constant attributes passes the same map with every message.
+    pub attributes: Arc<MessageAttributes>,
     /// DelaySeconds for this message (standard queues only; FIFO refuses it).
     pub delay_s: Option<u32>,
     /// MessageGroupId (FIFO: required).
@@ -26,11 +27,21 @@ pub struct SendRequest {
     pub meta: MessageMeta,
 }
 
+impl Default for SendRequest {
+    fn default() -> SendRequest {
+        SendRequest::new(String::new())
+    }
+}
+
 impl SendRequest {
     pub fn new(body: impl Into<String>) -> SendRequest {
         SendRequest {
             body: body.into(),
-            ..SendRequest::default()
+            attributes: no_attributes(),
+            delay_s: None,
+            group_id: None,
+            dedup_id: None,
+            meta: MessageMeta::default(),
         }
     }
     pub fn group(mut self, group_id: impl Into<String>) -> SendRequest {
@@ -46,7 +57,7 @@ impl SendRequest {
         self
     }
     pub fn attribute(mut self, name: impl Into<String>, value: AttributeValue) -> SendRequest {
-        self.attributes.insert(name.into(), value);
+        Arc::make_mut(&mut self.attributes).insert(name.into(), value);
         self
     }
     pub fn meta(mut self, meta: MessageMeta) -> SendRequest {
@@ -163,10 +174,11 @@ impl ReceiveResponse {
 }
 
 /// SNS Publish parameters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishRequest {
     pub body: String,
-    pub attributes: MessageAttributes,
+    /// Shared: a sender with constant attributes passes the same map with every message.
+    pub attributes: Arc<MessageAttributes>,
     /// FIFO topics: MessageGroupId (required).
     pub group_id: Option<String>,
     /// FIFO topics: MessageDeduplicationId.
@@ -174,11 +186,20 @@ pub struct PublishRequest {
     pub meta: MessageMeta,
 }
 
+impl Default for PublishRequest {
+    fn default() -> PublishRequest {
+        PublishRequest::new(String::new())
+    }
+}
+
 impl PublishRequest {
     pub fn new(body: impl Into<String>) -> PublishRequest {
         PublishRequest {
             body: body.into(),
-            ..PublishRequest::default()
+            attributes: no_attributes(),
+            group_id: None,
+            dedup_id: None,
+            meta: MessageMeta::default(),
         }
     }
     pub fn group(mut self, group_id: impl Into<String>) -> PublishRequest {
@@ -190,7 +211,7 @@ impl PublishRequest {
         self
     }
     pub fn attribute(mut self, name: impl Into<String>, value: AttributeValue) -> PublishRequest {
-        self.attributes.insert(name.into(), value);
+        Arc::make_mut(&mut self.attributes).insert(name.into(), value);
         self
     }
     pub fn meta(mut self, meta: MessageMeta) -> PublishRequest {

@@ -126,18 +126,31 @@ impl AttributeValue {
 pub type MessageAttributes = BTreeMap<String, AttributeValue>;
 
 /// Body plus attributes. Shared (`Arc`) between redeliveries, duplicates and fan-out copies so a
-/// message record stays small; the bytes are counted once.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+/// message record stays small; the bytes are counted once. The attributes are an `Arc` of their
+/// own so a sender with constant attributes shares one map among all its messages.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Payload {
     pub body: String,
-    pub attributes: MessageAttributes,
+    pub attributes: Arc<MessageAttributes>,
+}
+
+/// The empty attribute map: one allocation shared by every message without attributes.
+pub fn no_attributes() -> Arc<MessageAttributes> {
+    static EMPTY: std::sync::OnceLock<Arc<MessageAttributes>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(Arc::default))
+}
+
+impl Default for Payload {
+    fn default() -> Payload {
+        Payload::new(String::new())
+    }
 }
 
 impl Payload {
     pub fn new(body: impl Into<String>) -> Payload {
         Payload {
             body: body.into(),
-            attributes: MessageAttributes::new(),
+            attributes: no_attributes(),
         }
     }
 

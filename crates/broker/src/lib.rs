@@ -99,8 +99,8 @@ pub use error::{ApiError, ErrorCode};
 pub use event::{BrokerEvent, DeleteNoop, EventIds, Names};
 pub use filter::{Decimal, FilterPolicy};
 pub use ids::{
-    attributes_size, AttributeType, AttributeValue, DeliveryId, MessageAttributes, MessageId,
-    MessageMeta, Payload, PollId, PublishId, QueueId, ReceiptHandle, ReceivedMessage,
+    attributes_size, no_attributes, AttributeType, AttributeValue, DeliveryId, MessageAttributes,
+    MessageId, MessageMeta, Payload, PollId, PublishId, QueueId, ReceiptHandle, ReceivedMessage,
     SubscriptionId, TopicId,
 };
 pub use metrics::{QueueMetrics, TopicMetrics};

@@ -484,7 +484,7 @@ impl Queue {
                 limits::MAX_ATTRIBUTES
             )));
         }
-        for (name, value) in &req.payload.attributes {
+        for (name, value) in req.payload.attributes.iter() {
             validate_attribute(name, value)?;
         }
         let size = req.payload.size_bytes();

@@ -70,12 +70,15 @@ fn send_request(message: &MessageTemplate, meta: MessageMeta) -> SendRequest {
 /// through a temporary Vec first. A repeated name keeps its last value either way.
 fn string_attributes(
     attributes: impl IntoIterator<Item = (String, String)>,
-) -> crate::broker::MessageAttributes {
+) -> std::sync::Arc<crate::broker::MessageAttributes> {
     let mut map = crate::broker::MessageAttributes::new();
     for (k, v) in attributes {
         map.insert(k, AttributeValue::string(v));
     }
-    map
+    if map.is_empty() {
+        return crate::broker::no_attributes();
+    }
+    std::sync::Arc::new(map)
 }
 
 /// Moves the rendered message into the request (no second copy of the strings).

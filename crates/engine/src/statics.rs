@@ -2,6 +2,7 @@
 //! shared by every checkpoint through one `Arc` so a checkpoint clones only mutable state.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::broker::{AttributeValue, MessageAttributes, QueueId, SubscriptionTarget, TopicId};
 use crate::ids::{LinkId, ServiceId};
@@ -752,9 +753,9 @@ pub(crate) fn push_decimal(out: &mut String, mut v: u64) {
 #[derive(Clone, Debug)]
 pub(crate) struct Template {
     body: Text,
-    /// The attributes as the broker takes them, when every value is constant (then each
-    /// message gets a clone of this map); otherwise None and `attributes` are rendered.
-    fixed_attributes: Option<MessageAttributes>,
+    /// The attributes as the broker takes them, when every value is constant (then every
+    /// message shares this one map); otherwise None and `attributes` are rendered.
+    fixed_attributes: Option<Arc<MessageAttributes>>,
     attributes: Vec<(String, Text)>,
     group_id: Option<Text>,
     dedup_id: Option<Text>,
@@ -764,7 +765,7 @@ pub(crate) struct Template {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Message {
     pub body: String,
-    pub attributes: MessageAttributes,
+    pub attributes: Arc<MessageAttributes>,
     pub group_id: Option<String>,
     pub dedup_id: Option<String>,
 }
@@ -779,7 +780,7 @@ impl Template {
         let fixed_attributes = attributes
             .iter()
             .all(|(_, v)| v.is_constant())
-            .then(|| attributes_map(&attributes, 0, 0));
+            .then(|| Arc::new(attributes_map(&attributes, 0, 0)));
         Template {
             body: Text::parse(&template.body),
             fixed_attributes,
@@ -795,8 +796,8 @@ impl Template {
         Message {
             body: self.body.render(n, origin),
             attributes: match &self.fixed_attributes {
-                Some(map) => map.clone(),
-                None => attributes_map(&self.attributes, n, origin),
+                Some(map) => Arc::clone(map),
+                None => Arc::new(attributes_map(&self.attributes, n, origin)),
             },
             group_id: self.group_id.as_ref().map(|t| t.render(n, origin)),
             dedup_id: self.dedup_id.as_ref().map(|t| t.render(n, origin)),
