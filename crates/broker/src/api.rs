@@ -20,10 +20,10 @@ pub struct SendRequest {
     pub attributes: Arc<MessageAttributes>,
     /// DelaySeconds for this message (standard queues only; FIFO refuses it).
     pub delay_s: Option<u32>,
-    /// MessageGroupId (FIFO: required).
-    pub group_id: Option<String>,
+    /// MessageGroupId (FIFO: required). Shared: the broker keeps the sender's `Arc` (no copy).
+    pub group_id: Option<Arc<str>>,
     /// MessageDeduplicationId (FIFO only).
-    pub dedup_id: Option<String>,
+    pub dedup_id: Option<Arc<str>>,
     pub meta: MessageMeta,
 }
 
@@ -44,11 +44,11 @@ impl SendRequest {
             meta: MessageMeta::default(),
         }
     }
-    pub fn group(mut self, group_id: impl Into<String>) -> SendRequest {
+    pub fn group(mut self, group_id: impl Into<Arc<str>>) -> SendRequest {
         self.group_id = Some(group_id.into());
         self
     }
-    pub fn dedup(mut self, dedup_id: impl Into<String>) -> SendRequest {
+    pub fn dedup(mut self, dedup_id: impl Into<Arc<str>>) -> SendRequest {
         self.dedup_id = Some(dedup_id.into());
         self
     }
@@ -180,9 +180,9 @@ pub struct PublishRequest {
     /// Shared: a sender with constant attributes passes the same map with every message.
     pub attributes: Arc<MessageAttributes>,
     /// FIFO topics: MessageGroupId (required).
-    pub group_id: Option<String>,
+    pub group_id: Option<Arc<str>>,
     /// FIFO topics: MessageDeduplicationId.
-    pub dedup_id: Option<String>,
+    pub dedup_id: Option<Arc<str>>,
     pub meta: MessageMeta,
 }
 
@@ -202,11 +202,11 @@ impl PublishRequest {
             meta: MessageMeta::default(),
         }
     }
-    pub fn group(mut self, group_id: impl Into<String>) -> PublishRequest {
+    pub fn group(mut self, group_id: impl Into<Arc<str>>) -> PublishRequest {
         self.group_id = Some(group_id.into());
         self
     }
-    pub fn dedup(mut self, dedup_id: impl Into<String>) -> PublishRequest {
+    pub fn dedup(mut self, dedup_id: impl Into<Arc<str>>) -> PublishRequest {
         self.dedup_id = Some(dedup_id.into());
         self
     }

@@ -23,7 +23,7 @@ use crate::ids::{
 };
 use crate::intern::{Interner, NO_GROUP};
 use crate::metrics::{QueueMetrics, TopicMetrics};
-use crate::queue::{content_dedup_id, Ctx, DeadMove, GroupText, Incoming, MessageState, Queue};
+use crate::queue::{content_dedup_id, Ctx, DeadMove, Incoming, MessageState, Queue};
 use crate::rng::Rng;
 use crate::store::{Msg, Store};
 use crate::time::Millis;
@@ -761,7 +761,7 @@ impl Broker {
                 let send = Incoming {
                     payload,
                     delay_s: None,
-                    group_id: group.map(GroupText::Shared),
+                    group_id: group,
                     group_ix,
                     dedup_id,
                     meta,
@@ -1119,7 +1119,7 @@ fn validate_publish(t: &Topic, req: &PublishRequest) -> Result<Option<Arc<str>>,
     match &req.dedup_id {
         Some(d) => {
             validate_token("MessageDeduplicationId", d).map_err(|e| invalid(e.message))?;
-            Ok(Some(Arc::from(d.as_str())))
+            Ok(Some(Arc::clone(d)))
         }
         None if t.cfg.content_based_dedup => Ok(Some(Arc::from(content_dedup_id(&req.body)))),
         None => Err(invalid(

@@ -69,7 +69,7 @@ pub(crate) struct DeadMove {
 pub(crate) struct Incoming {
     pub payload: Arc<Payload>,
     pub delay_s: Option<u32>,
-    pub group_id: Option<GroupText>,
+    pub group_id: Option<Arc<str>>,
     /// `group_id` already interned by the caller (a topic's publish), or `NO_GROUP`: saves the
     /// interner lookup for each fan-out copy.
     pub group_ix: u32,
@@ -85,28 +85,10 @@ impl From<SendRequest> for Incoming {
                 attributes: req.attributes,
             }),
             delay_s: req.delay_s,
-            group_id: req.group_id.map(GroupText::Owned),
+            group_id: req.group_id,
             group_ix: NO_GROUP,
-            dedup_id: req.dedup_id.map(Arc::from),
+            dedup_id: req.dedup_id,
             meta: req.meta,
-        }
-    }
-}
-
-/// A MessageGroupId as it came: a send's own string (interned without copying it first) or a
-/// topic copy's shared name.
-#[derive(Clone, Debug)]
-pub(crate) enum GroupText {
-    Owned(String),
-    Shared(Arc<str>),
-}
-
-impl std::ops::Deref for GroupText {
-    type Target = str;
-    fn deref(&self) -> &str {
-        match self {
-            GroupText::Owned(s) => s,
-            GroupText::Shared(s) => s,
         }
     }
 }

@@ -60,8 +60,8 @@ fn send_request(message: &MessageTemplate, meta: MessageMeta) -> SendRequest {
         body: message.body.clone(),
         attributes: string_attributes(message.attributes.iter().cloned()),
         delay_s: None,
-        group_id: message.group_id.clone(),
-        dedup_id: message.dedup_id.clone(),
+        group_id: message.group_id.as_deref().map(std::sync::Arc::from),
+        dedup_id: message.dedup_id.as_deref().map(std::sync::Arc::from),
         meta,
     }
 }
@@ -416,8 +416,8 @@ pub(crate) fn client_call(
             let request = PublishRequest {
                 body: message.body.clone(),
                 attributes: string_attributes(message.attributes.iter().cloned()),
-                group_id: message.group_id.clone(),
-                dedup_id: message.dedup_id.clone(),
+                group_id: message.group_id.as_deref().map(std::sync::Arc::from),
+                dedup_id: message.dedup_id.as_deref().map(std::sync::Arc::from),
                 meta: origin(),
             };
             let outcome = broker.publish(now, *topic, request, rng, out).map(

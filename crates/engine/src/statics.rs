@@ -166,6 +166,7 @@ impl Statics {
             shared_store_of,
             ..names
         };
+        let mut tables = ID_TABLE_BUDGET;
         Ok(Statics {
             spec: spec.clone(),
             links: spec.links.clone(),
@@ -182,7 +183,7 @@ impl Statics {
                 .services
                 .iter()
                 .map(|s| match &s.behaviour {
-                    Behaviour::Producer(p) => Some(Template::parse(&p.template)),
+                    Behaviour::Producer(p) => Some(Template::parse(&p.template, &mut tables)),
                     _ => None,
                 })
                 .collect(),
@@ -195,7 +196,7 @@ impl Statics {
                         .iter()
                         .map(|step| match step {
                             Step::Send { template, .. } | Step::Publish { template, .. } => {
-                                Some(Template::parse(template))
+                                Some(Template::parse(template, &mut tables))
                             }
                             _ => None,
                         })
@@ -706,6 +707,100 @@ impl Text {
         }
         out
     }
+
+    /// Like `render`, straight into the shared string the broker keeps: short texts (at most
+    /// `SMALL` bytes, every group and deduplication id) are rendered on the stack and copied
+    /// once, with no intermediate `String`.
+    pub(crate) fn render_shared(&self, n: u64, origin: u64) -> Arc<str> {
+        const SMALL: usize = 128;
+        let Some(pieces) = &self.pieces else {
+            return Arc::from(self.render(n, origin));
+        };
+        let mut buf = [0u8; SMALL];
+        let mut at = 0;
+        for piece in pieces {
+            let v = match *piece {
+                Piece::Lit { start, end } => {
+                    let lit = &self.src.as_bytes()[start as usize..end as usize];
+                    let Some(dst) = buf.get_mut(at..at + lit.len()) else {
+                        return Arc::from(self.render(n, origin));
+                    };
+                    dst.copy_from_slice(lit);
+                    at += lit.len();
+                    continue;
+                }
+                Piece::N => n,
+                Piece::NMod(k) => n % k,
+                Piece::Origin => origin,
+            };
+            let mut digits = [0u8; 20];
+            let from = decimal_digits(v, &mut digits);
+            let digits = &digits[from..];
+            let Some(dst) = buf.get_mut(at..at + digits.len()) else {
+                return Arc::from(self.render(n, origin));
+            };
+            dst.copy_from_slice(digits);
+            at += digits.len();
+        }
+        // Literal pieces are whole runs of `src` between placeholders, so this is UTF-8.
+        match std::str::from_utf8(&buf[..at]) {
+            Ok(text) => Arc::from(text),
+            Err(_) => Arc::from(self.render(n, origin)),
+        }
+    }
+
+    /// `Some(k)` when the text renders the same for `n` and `n % k` and for every origin, with
+    /// `k <= MAX_CYCLE`: its only placeholders are `{n%k}` (one k), or it has none (k = 1).
+    fn cycle(&self) -> Option<u64> {
+        let mut cycle = 1;
+        for piece in self.pieces.as_ref()? {
+            match *piece {
+                Piece::Lit { .. } => {}
+                Piece::NMod(k) if k <= MAX_CYCLE && (cycle == 1 || cycle == k) => cycle = k,
+                _ => return None,
+            }
+        }
+        Some(cycle)
+    }
+}
+
+/// Longest cycle of an id text rendered ahead into a table (`IdText`).
+const MAX_CYCLE: u64 = 1024;
+/// Id table entries one world builds at most, over all its templates (bounded memory).
+pub(crate) const ID_TABLE_BUDGET: u64 = 1 << 16;
+
+/// A MessageGroupId or MessageDeduplicationId template, rendered into the `Arc<str>` the broker
+/// keeps. A text that repeats with `n` (`g{n%64}`, or a constant) is rendered once per value
+/// when the world is built; a message then shares its table entry by refcount.
+#[derive(Clone, Debug)]
+pub(crate) struct IdText {
+    text: Text,
+    /// By `n % len`: the rendered text (empty when the text does not cycle).
+    table: Vec<Arc<str>>,
+}
+
+impl IdText {
+    /// Builds the table when the text cycles and `budget` (table entries left for the
+    /// world) covers it, and takes the entries from `budget`.
+    pub(crate) fn parse(src: &str, budget: &mut u64) -> IdText {
+        let text = Text::parse(src);
+        let table = match text.cycle() {
+            Some(k) if k <= *budget => {
+                *budget -= k;
+                (0..k).map(|i| Arc::from(text.render(i, 0))).collect()
+            }
+            _ => Vec::new(),
+        };
+        IdText { text, table }
+    }
+
+    /// The text for message `n` of origin `origin`: exactly what `Text::render` renders.
+    pub(crate) fn render(&self, n: u64, origin: u64) -> Arc<str> {
+        match self.table.len() as u64 {
+            0 => self.text.render_shared(n, origin),
+            k => Arc::clone(&self.table[(n % k) as usize]),
+        }
+    }
 }
 
 /// Number of decimal digits of `v`.
@@ -714,7 +809,16 @@ fn decimal_len(v: u64) -> usize {
 }
 
 /// Appends the decimal digits of `v`, two at a time (no temporary `String`, no UTF-8 check).
-pub(crate) fn push_decimal(out: &mut String, mut v: u64) {
+pub(crate) fn push_decimal(out: &mut String, v: u64) {
+    let mut buf = [0u8; 20];
+    let i = decimal_digits(v, &mut buf);
+    for &digit in &buf[i..] {
+        out.push(char::from(digit));
+    }
+}
+
+/// Writes the decimal digits of `v` at the end of `buf`, two at a time; returns where they start.
+fn decimal_digits(mut v: u64, buf: &mut [u8; 20]) -> usize {
     /// "00", "01", ... "99".
     const PAIRS: [u8; 200] = {
         let mut pairs = [0u8; 200];
@@ -726,7 +830,6 @@ pub(crate) fn push_decimal(out: &mut String, mut v: u64) {
         }
         pairs
     };
-    let mut buf = [0u8; 20];
     let mut i = buf.len();
     while v >= 100 {
         let pair = (v % 100) as usize * 2;
@@ -744,9 +847,7 @@ pub(crate) fn push_decimal(out: &mut String, mut v: u64) {
         i -= 1;
         buf[i] = b'0' + v as u8;
     }
-    for &digit in &buf[i..] {
-        out.push(char::from(digit));
-    }
+    i
 }
 
 /// A message template parsed once: what a producer or chain step renders per message.
@@ -757,8 +858,8 @@ pub(crate) struct Template {
     /// message shares this one map); otherwise None and `attributes` are rendered.
     fixed_attributes: Option<Arc<MessageAttributes>>,
     attributes: Vec<(String, Text)>,
-    group_id: Option<Text>,
-    dedup_id: Option<Text>,
+    group_id: Option<IdText>,
+    dedup_id: Option<IdText>,
 }
 
 /// A rendered message, ready for the broker's send and publish requests.
@@ -766,12 +867,13 @@ pub(crate) struct Template {
 pub(crate) struct Message {
     pub body: String,
     pub attributes: Arc<MessageAttributes>,
-    pub group_id: Option<String>,
-    pub dedup_id: Option<String>,
+    pub group_id: Option<Arc<str>>,
+    pub dedup_id: Option<Arc<str>>,
 }
 
 impl Template {
-    pub(crate) fn parse(template: &MessageTemplate) -> Template {
+    /// `tables`: how many more id table entries the world may build (see `IdText::parse`).
+    pub(crate) fn parse(template: &MessageTemplate, tables: &mut u64) -> Template {
         let attributes: Vec<(String, Text)> = template
             .attributes
             .iter()
@@ -785,8 +887,14 @@ impl Template {
             body: Text::parse(&template.body),
             fixed_attributes,
             attributes,
-            group_id: template.group_id.as_deref().map(Text::parse),
-            dedup_id: template.dedup_id.as_deref().map(Text::parse),
+            group_id: template
+                .group_id
+                .as_deref()
+                .map(|t| IdText::parse(t, tables)),
+            dedup_id: template
+                .dedup_id
+                .as_deref()
+                .map(|t| IdText::parse(t, tables)),
         }
     }
 

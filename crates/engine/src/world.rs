@@ -2439,7 +2439,7 @@ mod tests {
         );
         assert_eq!(fill_text("{origin}{origin}x{n%{origin}}", 5, 0), "00x{n%0}");
         assert_eq!(fill_text("{n%{origin}}", 10, 4), "2");
-        let filled = crate::statics::Template::parse(&t).render(3, 42);
+        let filled = crate::statics::Template::parse(&t, &mut 0).render(3, 42);
         assert_eq!(
             (filled.body.as_str(), filled.dedup_id.as_deref()),
             ("o42-3", Some("42"))
@@ -2461,11 +2461,41 @@ mod tests {
                 .map(|_| PARTS[rng.below(PARTS.len() as u64) as usize])
                 .collect();
             let parsed = crate::statics::Text::parse(&text);
+            // Group and deduplication ids: a table for cycling texts, the stack otherwise.
+            let mut budget = u64::MAX;
+            let id = crate::statics::IdText::parse(&text, &mut budget);
+            let untabled = crate::statics::IdText::parse(&text, &mut 0);
             for (n, origin) in [(0, 0), (7, 3), (1234567890123, 42), (u64::MAX, 5)] {
+                let expected = fill_text(&text, n, origin);
                 assert_eq!(
                     parsed.render(n, origin),
-                    fill_text(&text, n, origin),
+                    expected,
                     "{text:?} n={n} origin={origin}"
+                );
+                assert_eq!(
+                    &*id.render(n, origin),
+                    expected,
+                    "id {text:?} n={n} origin={origin}"
+                );
+                assert_eq!(&*untabled.render(n, origin), expected, "{text:?}");
+            }
+        }
+        // Ids longer than the stack buffer, and cycles too long for a table.
+        let long = "é".repeat(70);
+        for text in [
+            format!("{long}{{n}}"),
+            format!("{{origin}}{long}"),
+            format!("{long}{{n%3}}"),
+            "{n%5000}".to_string(),
+            format!("{long}{{n%5000}}"),
+        ] {
+            let mut budget = u64::MAX;
+            let id = crate::statics::IdText::parse(&text, &mut budget);
+            for (n, origin) in [(0, 0), (7, 3), (1234567890123, 42), (u64::MAX, 5)] {
+                assert_eq!(
+                    &*id.render(n, origin),
+                    fill_text(&text, n, origin),
+                    "{text:?}"
                 );
             }
         }
