@@ -50,11 +50,76 @@ id_type!(
 /// Identifies one receive of one message, like SQS's opaque ReceiptHandle string.
 /// `receive` is the message's receive count at that receive, so a later receive of the same message
 /// gets a different handle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+///
+/// `slot_hint` is not part of the handle's identity: the queue's storage slot the message
+/// occupied when it was received (`ReceiptHandle::NO_HINT` if unknown), so DeleteMessage and
+/// ChangeMessageVisibility can skip the search by id. The queue checks that the slot still holds
+/// this message before trusting it. Equality, ordering, hashing, `Debug` and serialization
+/// ignore it, so a handle rebuilt without the hint (from the event log, or written by hand) is
+/// the same handle.
+#[derive(Clone, Copy, Serialize)]
 pub struct ReceiptHandle {
     pub queue: QueueId,
     pub message: MessageId,
     pub receive: u32,
+    #[serde(skip)]
+    pub slot_hint: u32,
+}
+
+impl ReceiptHandle {
+    /// `slot_hint` of a handle whose slot is unknown.
+    pub const NO_HINT: u32 = u32::MAX;
+
+    /// A handle without a slot hint.
+    pub fn new(queue: QueueId, message: MessageId, receive: u32) -> ReceiptHandle {
+        ReceiptHandle {
+            queue,
+            message,
+            receive,
+            slot_hint: ReceiptHandle::NO_HINT,
+        }
+    }
+
+    /// The identity: everything but the hint.
+    fn key(&self) -> (QueueId, MessageId, u32) {
+        (self.queue, self.message, self.receive)
+    }
+}
+
+impl PartialEq for ReceiptHandle {
+    fn eq(&self, other: &ReceiptHandle) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for ReceiptHandle {}
+
+impl PartialOrd for ReceiptHandle {
+    fn partial_cmp(&self, other: &ReceiptHandle) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ReceiptHandle {
+    fn cmp(&self, other: &ReceiptHandle) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl std::hash::Hash for ReceiptHandle {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl fmt::Debug for ReceiptHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiptHandle")
+            .field("queue", &self.queue)
+            .field("message", &self.message)
+            .field("receive", &self.receive)
+            .finish()
+    }
 }
 
 impl fmt::Display for ReceiptHandle {

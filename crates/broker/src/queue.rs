@@ -275,14 +275,8 @@ impl Queue {
         }
     }
 
-    /// Moves a record to `state` (until `visible_at` for Delayed/InFlight), keeping every index right.
-    /// Returns the record's slot (`None` if there is no such record).
-    fn set_state(&mut self, id: MessageId, state: MessageState, visible_at: Millis) -> Option<u32> {
-        let slot = self.msgs.slot_of(id)?;
-        self.set_state_at(slot, state, visible_at).then_some(slot)
-    }
-
-    /// `set_state` of the record in `slot` (found by the caller); false if the slot is empty.
+    /// Moves the record in `slot` (found by the caller) to `state` (until `visible_at` for
+    /// Delayed/InFlight), keeping every index right; false if the slot is empty.
     fn set_state_at(&mut self, slot: u32, state: MessageState, visible_at: Millis) -> bool {
         let Some(old_state) = self.msgs.set_state_at(slot, state, visible_at) else {
             return false;
@@ -826,7 +820,8 @@ impl Queue {
         let attempt = self.attempts.remove(pos)?;
         let unchanged = attempt.batch.iter().all(|h| {
             self.msgs
-                .get(h.message)
+                .slot_hinted(h.message, h.slot_hint)
+                .and_then(|s| self.msgs.at_slot(s))
                 .is_some_and(|m| m.state == MessageState::InFlight && m.receive_count == h.receive)
         });
         if !unchanged {
@@ -835,8 +830,11 @@ impl Queue {
         let visible_again_at = now.plus(visibility_ms);
         let mut batch = Vec::with_capacity(attempt.batch.len());
         for handle in &attempt.batch {
-            self.set_state(handle.message, MessageState::InFlight, visible_again_at);
-            let Some(m) = self.msgs.get_mut(handle.message) else {
+            let Some(slot) = self.msgs.slot_hinted(handle.message, handle.slot_hint) else {
+                continue;
+            };
+            self.set_state_at(slot, MessageState::InFlight, visible_again_at);
+            let Some(m) = self.msgs.at_slot_mut(slot) else {
                 continue;
             };
             m.set_received_at(now);
@@ -1095,6 +1093,7 @@ impl Queue {
                 queue: self.id,
                 message: id,
                 receive: m.receive_count,
+                slot_hint: slot,
             },
             payload: m.payload.clone(),
             meta: m.meta,
@@ -1151,12 +1150,8 @@ impl Queue {
 
     // ----- DeleteMessage / ChangeMessageVisibility / PurgeQueue ----------------------------
 
-    /// Checks that `receipt` was issued by this queue for a receive that happened.
-    fn check_receipt(&self, receipt: &ReceiptHandle) -> Result<(), ApiError> {
-        self.check_receipt_with(receipt, self.msgs.get(receipt.message))
-    }
-
-    /// `check_receipt` with the record already looked up (`None`: no such record).
+    /// Checks that `receipt` was issued by this queue for a receive that happened; `m` is the
+    /// record it names, already looked up (`None`: no such record).
     fn check_receipt_with(&self, receipt: &ReceiptHandle, m: Option<&Msg>) -> Result<(), ApiError> {
         if receipt.queue != self.id || receipt.receive == 0 {
             return Err(ApiError::new(
@@ -1201,8 +1196,9 @@ impl Queue {
         ctx: &mut Ctx,
         receipt: &ReceiptHandle,
     ) -> Result<(), ApiError> {
-        // One id lookup for the whole delete (checks, then removal by slot).
-        let slot = self.msgs.slot_of(receipt.message);
+        // One id lookup for the whole delete (checks, then removal by slot), skipped when the
+        // handle's slot hint still holds the message.
+        let slot = self.msgs.slot_hinted(receipt.message, receipt.slot_hint);
         let found = slot.and_then(|s| self.msgs.at_slot(s));
         self.check_receipt_with(receipt, found)?;
         let (Some(slot), Some(m)) = (slot, found) else {
@@ -1241,8 +1237,11 @@ impl Queue {
                 limits::MAX_VISIBILITY_TIMEOUT_S
             )));
         }
-        self.check_receipt(receipt)?;
-        let Some(m) = self.msgs.get(receipt.message) else {
+        // One id lookup for the whole change (skipped when the slot hint holds the message).
+        let slot = self.msgs.slot_hinted(receipt.message, receipt.slot_hint);
+        let found = slot.and_then(|s| self.msgs.at_slot(s));
+        self.check_receipt_with(receipt, found)?;
+        let (Some(slot), Some(m)) = (slot, found) else {
             return Err(ApiError::new(
                 ErrorCode::ReceiptHandleIsInvalid,
                 format!(
@@ -1271,9 +1270,9 @@ impl Queue {
             )));
         }
         if timeout_s == 0 {
-            self.set_state(receipt.message, MessageState::Visible, ctx.now);
+            self.set_state_at(slot, MessageState::Visible, ctx.now);
         } else {
-            self.set_state(receipt.message, MessageState::InFlight, visible_at);
+            self.set_state_at(slot, MessageState::InFlight, visible_at);
         }
         self.forget_attempts_with(receipt.message);
         ctx.out.push(BrokerEvent::VisibilityChanged {

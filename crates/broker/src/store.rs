@@ -212,6 +212,17 @@ impl Store {
         (e.id() == id && self.order_valid(e)).then_some(e.slot)
     }
 
+    /// `slot_of(id)`, trying `hint` first (a slot the record was seen in, e.g. a receipt
+    /// handle's): a record stays in its slot until removed and ids are unique in a store, so a
+    /// slot holding `id` is the answer; anything else falls back to the search.
+    #[inline]
+    pub(crate) fn slot_hinted(&self, id: MessageId, hint: u32) -> Option<u32> {
+        if self.slot(hint).is_some_and(|m| m.id == id) {
+            return Some(hint);
+        }
+        self.slot_of(id)
+    }
+
     /// `order.partition_point(|e| e.id() < id)`, from a guess by interpolation (ids spread
     /// fairly evenly over the list) and a galloping search out of it: a few probes instead of
     /// log2(len) when the guess is close, never more than about twice as many when it is not.
@@ -281,11 +292,6 @@ impl Store {
 
     pub(crate) fn get(&self, id: MessageId) -> Option<&Msg> {
         self.slot_of(id).and_then(|s| self.slot(s))
-    }
-
-    pub(crate) fn get_mut(&mut self, id: MessageId) -> Option<&mut Msg> {
-        let slot = self.slot_of(id)?;
-        self.slot_mut(slot).and_then(|m| m.as_mut())
     }
 
     /// The record in `slot` (lanes keep slots).
@@ -689,8 +695,19 @@ mod tests {
                 );
             }
         }
-        for (id, slot) in slots {
-            assert_eq!(store.slot_of(MessageId(id)), Some(slot));
+        for &(id, slot) in &slots {
+            let id = MessageId(id);
+            assert_eq!(store.slot_of(id), Some(slot));
+            assert_eq!(store.slot_hinted(id, slot), Some(slot));
+            assert_eq!(store.slot_hinted(id, u32::MAX), Some(slot));
+            for &(_, other) in slots.iter().take(8) {
+                assert_eq!(store.slot_hinted(id, other), Some(slot));
+            }
+        }
+        // Removed records: no hint finds them.
+        for (id, slot) in slots.drain(..8) {
+            store.remove_at(slot);
+            assert_eq!(store.slot_hinted(MessageId(id), slot), None);
         }
     }
 

@@ -573,11 +573,11 @@ fn property_hostile_calls_never_panic_and_keep_invariants() {
                     let mut receipt =
                         match handles.get(draw.below(handles.len() as u64 + 1) as usize) {
                             Some(h) => *h,
-                            None => ReceiptHandle {
+                            None => ReceiptHandle::new(
                                 queue,
-                                message: MessageId(draw.next_u64()),
-                                receive: draw.next_u64() as u32,
-                            },
+                                MessageId(draw.next_u64()),
+                                draw.next_u64() as u32,
+                            ),
                         };
                     if draw.below(4) == 0 {
                         receipt.receive = receipt.receive.wrapping_add(1);

@@ -617,3 +617,46 @@ fn standard_queue_refuses_receives_past_120000_in_flight() {
     assert_eq!(err.code, ErrorCode::OverLimit);
     assert_eq!(broker.queue_metrics(q).in_flight, 120_000);
 }
+
+/// A receipt handle's slot hint is a shortcut, never part of the answer: a handle with no
+/// hint, a wrong one, or a stale one (its slot reused by another message) deletes and changes
+/// the right message, and equals the handle as received.
+#[test]
+fn receipt_slot_hint_is_checked_before_use() {
+    let mut w = World::new();
+    let q = w.queue(QueueConfig::new("jobs"));
+    for body in ["a", "b", "c"] {
+        w.send_ok(q, SendRequest::new(body));
+    }
+    let got = w.recv(q, 3);
+    assert_eq!(got.len(), 3);
+    let plain = |h: ReceiptHandle| ReceiptHandle::new(h.queue, h.message, h.receive);
+    assert_eq!(plain(got[0].receipt), got[0].receipt);
+    assert_eq!(
+        format!("{:?}", plain(got[0].receipt)),
+        format!("{:?}", got[0].receipt)
+    );
+    // The hint names another message's slot: found by id instead.
+    let mut wrong = got[0].receipt;
+    wrong.slot_hint = got[1].receipt.slot_hint;
+    w.change_visibility(q, wrong, 0).unwrap();
+    w.delete(q, wrong).unwrap();
+    // No hint, and a hint past every slot.
+    w.delete(q, plain(got[1].receipt)).unwrap();
+    let mut far = got[2].receipt;
+    far.slot_hint = 1 << 20;
+    w.change_visibility(q, far, 60).unwrap();
+    // A stale hint: the deleted messages' slots now hold new messages.
+    w.send_ok(q, SendRequest::new("d"));
+    w.send_ok(q, SendRequest::new("e"));
+    let mut stale = got[0].receipt;
+    stale.slot_hint = got[1].receipt.slot_hint;
+    w.delete(q, stale).unwrap();
+    assert!(w.events.iter().any(
+        |e| matches!(e, BrokerEvent::DeleteIgnored { message, .. } if *message == got[0].message)
+    ));
+    let m = w.metrics(q);
+    assert_eq!((m.deleted, m.visible, m.in_flight), (2, 2, 1));
+    w.delete(q, far).unwrap();
+    assert_eq!(w.metrics(q).deleted, 3);
+}

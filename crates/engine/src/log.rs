@@ -476,11 +476,8 @@ impl Field for ReceiptHandle {
         self.receive.put(w);
     }
     fn get(r: &mut Reader) -> Self {
-        ReceiptHandle {
-            queue: Field::get(r),
-            message: Field::get(r),
-            receive: Field::get(r),
-        }
+        // The slot hint is not logged (not part of the handle): none after unpacking.
+        ReceiptHandle::new(Field::get(r), Field::get(r), Field::get(r))
     }
 }
 
@@ -734,11 +731,7 @@ mod tests {
     fn received(i: u64, group: &str) -> ReceivedMessage {
         ReceivedMessage {
             message: MessageId(i),
-            receipt: ReceiptHandle {
-                queue: QueueId(1),
-                message: MessageId(i),
-                receive: 2,
-            },
+            receipt: ReceiptHandle::new(QueueId(1), MessageId(i), 2),
             payload: Arc::default(),
             meta: MessageMeta {
                 origin: i * 1_000_003,

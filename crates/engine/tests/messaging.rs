@@ -323,11 +323,11 @@ fn skip_delete_fault_causes_redelivery() {
 
 #[test]
 fn scripted_client_records_calls_and_results() {
-    let foreign = switchboard_engine::broker::ReceiptHandle {
-        queue: QueueId(1),
-        message: switchboard_engine::broker::MessageId(999),
-        receive: 1,
-    };
+    let foreign = switchboard_engine::broker::ReceiptHandle::new(
+        QueueId(1),
+        switchboard_engine::broker::MessageId(999),
+        1,
+    );
     let script = ScriptSpec {
         calls: vec![
             ScriptedCall {
