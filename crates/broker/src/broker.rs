@@ -524,6 +524,16 @@ impl Broker {
         self.with_queue(now, queue, rng, out, |q, ctx| q.receive(ctx, &req))
     }
 
+    /// Hands an emptied receive batch back for reuse by the queue's next receive.
+    pub fn recycle_batch(&mut self, queue: QueueId, mut batch: Vec<crate::ids::ReceivedMessage>) {
+        if let Some(q) = self.queues.get_mut(queue.0 as usize) {
+            batch.clear();
+            if batch.capacity() > q.spare.capacity() {
+                q.spare = batch;
+            }
+        }
+    }
+
     /// Withdraws a waiting long poll (its consumer crashed or gave up). False if not waiting.
     pub fn cancel_poll(
         &mut self,

@@ -139,6 +139,9 @@ pub(crate) struct Queue {
     /// FIFO: deduplication ids accepted in the last 5 minutes, per scope (see `dedup.rs`).
     dedup: DedupIndex,
     attempts: VecDeque<Attempt>,
+    /// An emptied receive batch handed back by the caller (`Broker::recycle_batch`), reused by
+    /// the next receive that hands something out.
+    pub(crate) spare: Vec<ReceivedMessage>,
     /// Waiting long polls in arrival order (= by id: poll ids only grow), and by deadline
     /// (sorted; polls usually end in arrival order, so both are pushed at the back and taken
     /// from the front).
@@ -249,6 +252,7 @@ impl Queue {
             blocked: Vec::new(),
             dedup: DedupIndex::default(),
             attempts: VecDeque::new(),
+            spare: Vec::new(),
             polls: VecDeque::new(),
             poll_deadlines: VecDeque::new(),
             last_purge: None,
@@ -880,9 +884,13 @@ impl Queue {
     /// An empty receive batch. Half the receives of a busy world find nothing, so it allocates only
     /// when something is receivable, and only room for the visible messages (a receive hands out
     /// nothing else): small, frequently recycled blocks.
-    fn new_batch(&self, max: u32) -> Vec<ReceivedMessage> {
+    fn new_batch(&mut self, max: u32) -> Vec<ReceivedMessage> {
         if self.has_receivable() {
-            Vec::with_capacity(self.metrics.visible.min(max as u64) as usize)
+            let n = self.metrics.visible.min(max as u64) as usize;
+            if self.spare.capacity() >= n {
+                return std::mem::take(&mut self.spare);
+            }
+            Vec::with_capacity(n)
         } else {
             Vec::new()
         }

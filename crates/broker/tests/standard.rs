@@ -660,3 +660,46 @@ fn receipt_slot_hint_is_checked_before_use() {
     w.delete(q, far).unwrap();
     assert_eq!(w.metrics(q).deleted, 3);
 }
+
+/// A receive batch handed back with `recycle_batch` is reused by the queue's next receive, which
+/// returns the same messages as without it.
+#[test]
+fn recycled_receive_batch_is_reused() {
+    let run = |recycle: bool| {
+        let mut w = World::new();
+        let q = w.queue(QueueConfig::new("jobs"));
+        let mut got = Vec::new();
+        for round in 0..4 {
+            for i in 0..5 {
+                w.send_ok(q, SendRequest::new(format!("{round}-{i}")));
+            }
+            let batch = w.recv(q, 10);
+            got.extend(
+                batch
+                    .iter()
+                    .map(|m| (m.message, m.receipt, m.payload.body.clone())),
+            );
+            let ptr = batch.as_ptr();
+            if recycle {
+                w.broker.recycle_batch(q, batch);
+                w.send_ok(q, SendRequest::new("again"));
+                let next = w.recv(q, 1);
+                assert_eq!(next.as_ptr(), ptr, "the recycled buffer is reused");
+                got.extend(
+                    next.iter()
+                        .map(|m| (m.message, m.receipt, m.payload.body.clone())),
+                );
+                w.broker.recycle_batch(q, next);
+            } else {
+                w.send_ok(q, SendRequest::new("again"));
+                let next = w.recv(q, 1);
+                got.extend(
+                    next.iter()
+                        .map(|m| (m.message, m.receipt, m.payload.body.clone())),
+                );
+            }
+        }
+        (got, w.story())
+    };
+    assert_eq!(run(true), run(false));
+}

@@ -157,6 +157,11 @@ pub(crate) fn receive(
         .map_err(|e| e.code)
 }
 
+/// Hands a consumed receive batch back to its queue, so the next receive reuses the buffer.
+pub(crate) fn recycle_batch(broker: &mut Broker, queue: QueueId, batch: Vec<Got>) {
+    broker.recycle_batch(queue, batch);
+}
+
 pub(crate) fn delete(
     broker: &mut Broker,
     now: Millis,

@@ -1630,7 +1630,10 @@ impl World {
             wait_s,
             None,
         ) {
-            Ok(Received::Messages(got)) if !got.is_empty() => self.ship_batch(service, queue, &got),
+            Ok(Received::Messages(got)) if !got.is_empty() => {
+                self.ship_batch(service, queue, &got);
+                bridge::recycle_batch(&mut self.broker, queue, got);
+            }
             Ok(Received::Messages(_)) => {
                 self.out.push(EventKind::PollEmpty {
                     service,
