@@ -22,8 +22,8 @@
 //! replay applies them at the same index, so they survive seek. Injecting while in the past
 //! truncates the future first (a fork).
 
-use crate::broker::Millis;
-use crate::event::{fnv1a, Event, FNV_OFFSET};
+use crate::broker::{BrokerEvent, Millis};
+use crate::event::{fnv1a, Event, EventKind, FNV_OFFSET};
 use crate::ids::{LinkId, ServiceId};
 use crate::log::{Events, Log};
 use crate::metrics::{summarize, Metrics};
@@ -178,8 +178,10 @@ impl Sim {
     /// them: the log already has them).
     fn record(&mut self) {
         let t = self.world.now;
-        // Packed by reference, then dropped in place (no move out of the buffer per event).
-        for kind in &self.world.out {
+        let world = &mut self.world;
+        // Packed by reference, then dropped in place (no move out of the buffer per event); a
+        // long poll's batch goes back to its queue for reuse once its record is packed.
+        for kind in world.out.iter_mut() {
             let seq = self.produced;
             if (seq as usize) < self.log.len() {
                 #[cfg(debug_assertions)]
@@ -191,9 +193,18 @@ impl Sim {
             } else {
                 self.log.push(t, kind);
             }
+            if let EventKind::Broker {
+                event:
+                    BrokerEvent::PollCompleted {
+                        queue, messages, ..
+                    },
+            } = kind
+            {
+                crate::bridge::recycle_batch(&mut world.broker, *queue, std::mem::take(messages));
+            }
             self.produced += 1;
         }
-        self.world.out.clear();
+        world.out.clear();
     }
 
     fn maybe_checkpoint(&mut self) {
