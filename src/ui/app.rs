@@ -133,6 +133,8 @@ pub struct App {
     message: Option<u64>,
     /// Message ids of every copy of the selected message's journey (sorted), highlighted on the canvas.
     journey: Vec<u64>,
+    /// The selected message's journey as log rows (computed with `journey`, shown by the log panel).
+    journey_steps: Vec<super::view::LogEntryView>,
     tab: Tab,
     overlay: Overlay,
     tour: Option<usize>,
@@ -460,6 +462,7 @@ impl Component for App {
             selected: Selected::None,
             message: None,
             journey: Vec::new(),
+            journey_steps: Vec::new(),
             tab: Tab::Log,
             overlay: Overlay::None,
             tour: None,
@@ -546,13 +549,7 @@ impl Component for App {
             if let Some(s) = &mut self.session {
                 s.sync();
             }
-            if let Some(m) = self.message {
-                self.journey = self
-                    .session
-                    .as_ref()
-                    .map(|s| s.journey(m).1)
-                    .unwrap_or_default();
-            }
+            self.refresh_journey();
         }
         render
     }
@@ -705,10 +702,7 @@ impl App {
             }
             Msg::SelectMessage(m) => {
                 self.message = m;
-                self.journey.clear();
-                if let (Some(m), Some(s)) = (m, &self.session) {
-                    self.journey = s.journey(m).1;
-                }
+                self.refresh_journey();
                 self.draw_dots();
             }
             Msg::NodeDown(name, e) => {
@@ -1095,6 +1089,16 @@ impl App {
 }
 
 impl App {
+    /// The selected message's journey (log rows and copies), once per render for canvas and panel.
+    fn refresh_journey(&mut self) {
+        let (steps, copies) = match (self.message, &self.session) {
+            (Some(m), Some(s)) => s.journey(m),
+            _ => Default::default(),
+        };
+        self.journey_steps = steps;
+        self.journey = copies;
+    }
+
     fn side_props(&self) -> panels::SideProps<'_> {
         let s = self.session.as_ref().unwrap();
         panels::SideProps {
@@ -1103,6 +1107,7 @@ impl App {
             selected: &self.selected,
             message: self.message,
             journey: &self.journey,
+            journey_steps: &self.journey_steps,
             draft: &self.draft,
             draft_errors: &self.draft_errors,
             history: &self.history,

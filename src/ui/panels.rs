@@ -23,6 +23,8 @@ pub struct SideProps<'a> {
     pub message: Option<u64>,
     /// Message ids of every copy in the selected message's journey (sorted).
     pub journey: &'a [u64],
+    /// That journey's events as log rows.
+    pub journey_steps: &'a [super::view::LogEntryView],
     pub draft: &'a str,
     pub draft_errors: &'a [String],
     pub history: &'a MetricHistory,
@@ -77,7 +79,7 @@ fn log(ctx: &Context<App>, p: &SideProps<'_>) -> Html {
         LOG_ROWS
     });
     let journey = p.message.map(|m| {
-        let (steps, copies) = p.session.journey(m);
+        let (steps, copies) = (p.journey_steps, p.journey);
         let mut title = String::from("Journey of m");
         title.push_str(&m.to_string());
         // Fan-out copies and redeliveries share the origin, so they are one journey.

@@ -715,19 +715,12 @@ impl Session {
     /// copies, duplicates and redeliveries of one send are one journey. Also returns the
     /// message ids of all those copies (sorted), so the canvas can highlight each of them.
     pub fn journey(&self, message: u64) -> (Vec<LogEntryView>, Vec<u64>) {
+        // `journey_ids` marks a missing message or origin with this.
         const NONE: u64 = u64::MAX;
         let count = self.sim.event_count() as usize;
         let n = self.ids.len().min(count);
         // `sync` keeps the ids up to date; before it has run, unpack the missing tail here.
-        let tail: Vec<(u64, u64)> = self
-            .sim
-            .events()
-            .from(n)
-            .map(|e| {
-                let message = e.kind.message().map_or(NONE, |m| m.0);
-                (message, e.kind.origin().unwrap_or(NONE))
-            })
-            .collect();
+        let tail: Vec<(u64, u64)> = self.sim.events().from(n).map(|e| journey_ids(&e)).collect();
         let all;
         let ids = if tail.is_empty() {
             &self.ids[..n]
@@ -1005,6 +998,14 @@ fn sim_metrics_placeholder() -> crate::engine::Metrics {
         links: Default::default(),
         connections: 0,
     }
+}
+
+/// (message id, origin) of an event, u64::MAX for none: what journeys follow.
+fn journey_ids(e: &crate::engine::Event) -> (u64, u64) {
+    (
+        e.kind.message().map_or(u64::MAX, |m| m.0),
+        e.kind.origin().unwrap_or(u64::MAX),
+    )
 }
 
 #[cfg(test)]
