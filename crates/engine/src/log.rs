@@ -763,7 +763,7 @@ mod tests {
             lost_jobs: 2,
         };
         log.push(Millis(5), &small);
-        log.push(Millis(0xFFFF_FFFF_FF), &huge);
+        log.push(Millis(0x00FF_FFFF_FFFF), &huge);
         log.push(Millis(7), &rare);
         assert_eq!(
             log.side.len(),
@@ -772,7 +772,7 @@ mod tests {
         );
         assert_eq!(log.get(0).unwrap().kind, small);
         assert_eq!(log.get(1).unwrap().kind, huge);
-        assert_eq!(log.get(1).unwrap().t, Millis(0xFFFF_FFFF_FF));
+        assert_eq!(log.get(1).unwrap().t, Millis(0x00FF_FFFF_FFFF));
         assert_eq!(log.get(2).unwrap().kind, rare);
         assert_eq!(log.t(2), Some(Millis(7)));
         assert!(log.get(3).is_none());
