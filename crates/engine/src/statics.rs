@@ -1,5 +1,6 @@
-//! `Statics`: the immutable part of a world (the validated spec, names, the link index),
-//! shared by every checkpoint through one `Arc` so a checkpoint clones only mutable state.
+//! `Statics`: the immutable part of a world (the validated spec, names, the link index, message
+//! templates parsed once and their rendering), shared by every checkpoint through one `Arc` so a
+//! checkpoint clones only mutable state.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -557,7 +558,7 @@ enum Piece {
 }
 
 /// A template text parsed once when the world is built, so rendering a message is one
-/// exact-size allocation and no scanning. Renders exactly what `world::fill_text` renders:
+/// exact-size allocation and no scanning. Renders exactly what `fill_text` renders:
 /// texts where the two passes of `fill_text` interact (a `{n...}` whose closing brace is that
 /// of an `{origin}`, as in `{n%{origin}}`) keep no pieces and go through `fill_text` itself.
 #[derive(Clone, Debug)]
@@ -684,7 +685,7 @@ impl Text {
     /// The text with `{origin}`, `{n}` and `{n%K}` filled in.
     pub(crate) fn render(&self, n: u64, origin: u64) -> String {
         let Some(pieces) = &self.pieces else {
-            return crate::world::fill_text(&self.src, n, origin);
+            return fill_text(&self.src, n, origin);
         };
         let value = |piece: &Piece| match *piece {
             Piece::N => Some(n),
@@ -921,4 +922,189 @@ fn attributes_map(attributes: &[(String, Text)], n: u64, origin: u64) -> Message
         map.insert(k.clone(), AttributeValue::string(v.render(n, origin)));
     }
     map
+}
+
+/// Byte position of the next `{n` in `text` (a plain scan: the std substring searcher's setup
+/// cost dominated for template-sized strings).
+fn find_brace_n(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b'{') {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&b'n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Replace `{n}` by the counter and `{n%K}` by the counter modulo K (to cycle through K FIFO
+/// groups, say). Anything else is copied as written.
+fn substitute(text: &str, n: u64) -> String {
+    if find_brace_n(text).is_none() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(start) = find_brace_n(rest) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let close = after.bytes().position(|b| b == b'}');
+        let value = match close {
+            Some(0) => Some(n),
+            Some(end) => after[..end]
+                .strip_prefix('%')
+                .and_then(|k| k.parse::<u64>().ok())
+                .filter(|&k| k > 0)
+                .map(|k| n % k),
+            None => None,
+        };
+        match (value, close) {
+            (Some(v), Some(end)) => {
+                push_decimal(&mut out, v);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("{n");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with every `{origin}` replaced by `origin` (None when there is none).
+fn replace_origin(text: &str, origin: u64) -> Option<String> {
+    const PAT: &str = "{origin}";
+    let find = |s: &str| {
+        let bytes = s.as_bytes();
+        let mut from = 0;
+        while let Some(i) = bytes[from..].iter().position(|&b| b == b'{') {
+            if bytes[from + i..].starts_with(PAT.as_bytes()) {
+                return Some(from + i);
+            }
+            from += i + 1;
+        }
+        None
+    };
+    let first = find(text)?;
+    let mut out = String::with_capacity(text.len() + 12);
+    let mut rest = text;
+    let mut at = Some(first);
+    while let Some(i) = at {
+        out.push_str(&rest[..i]);
+        push_decimal(&mut out, origin);
+        rest = &rest[i + PAT.len()..];
+        at = find(rest);
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Fill one template text: `{origin}` first, then `{n}` / `{n%K}`.
+pub(crate) fn fill_text(text: &str, n: u64, origin: u64) -> String {
+    // Most template texts (attribute values, fixed bodies) have no placeholder at all.
+    if !text.as_bytes().contains(&b'{') {
+        return text.to_string();
+    }
+    match replace_origin(text, origin) {
+        Some(replaced) => {
+            if find_brace_n(&replaced).is_none() {
+                replaced
+            } else {
+                substitute(&replaced, n)
+            }
+        }
+        None => substitute(text, n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::broker::Rng;
+    use crate::spec::MessageTemplate;
+
+    #[test]
+    fn templates_substitute_the_counter_and_its_modulo() {
+        assert_eq!(
+            substitute("order-{n} g{n%4} {x} {n%0} {n", 7),
+            "order-7 g3 {x} {n%0} {n"
+        );
+        assert_eq!(substitute("plain", 7), "plain");
+        let t = MessageTemplate {
+            body: "o{origin}-{n}".into(),
+            dedup_id: Some("{origin}".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            substitute("{n}{n}{n%10}", 1234567890123),
+            "123456789012312345678901233"
+        );
+        assert_eq!(fill_text("{origin}{origin}x{n%{origin}}", 5, 0), "00x{n%0}");
+        assert_eq!(fill_text("{n%{origin}}", 10, 4), "2");
+        let filled = Template::parse(&t, &mut 0).render(3, 42);
+        assert_eq!(
+            (filled.body.as_str(), filled.dedup_id.as_deref()),
+            ("o42-3", Some("42"))
+        );
+    }
+
+    /// Parsed templates render exactly what the generic two-pass `fill_text` renders, on
+    /// random texts made of placeholder fragments.
+    #[test]
+    fn parsed_texts_render_like_fill_text() {
+        const PARTS: [&str; 16] = [
+            "{", "}", "n", "%", "{n", "{n}", "{origin}", "{orig", "in}", "{n%", "7", "0", "+3",
+            "x", "{n%64}", "é",
+        ];
+        let mut rng = Rng::new(99);
+        for _ in 0..20_000 {
+            let len = rng.below(8) as usize;
+            let text: String = (0..len)
+                .map(|_| PARTS[rng.below(PARTS.len() as u64) as usize])
+                .collect();
+            let parsed = Text::parse(&text);
+            // Group and deduplication ids: a table for cycling texts, the stack otherwise.
+            let mut budget = u64::MAX;
+            let id = IdText::parse(&text, &mut budget);
+            let untabled = IdText::parse(&text, &mut 0);
+            for (n, origin) in [(0, 0), (7, 3), (1234567890123, 42), (u64::MAX, 5)] {
+                let expected = fill_text(&text, n, origin);
+                assert_eq!(
+                    parsed.render(n, origin),
+                    expected,
+                    "{text:?} n={n} origin={origin}"
+                );
+                assert_eq!(
+                    &*id.render(n, origin),
+                    expected,
+                    "id {text:?} n={n} origin={origin}"
+                );
+                assert_eq!(&*untabled.render(n, origin), expected, "{text:?}");
+            }
+        }
+        // Ids longer than the stack buffer, and cycles too long for a table.
+        let long = "é".repeat(70);
+        for text in [
+            format!("{long}{{n}}"),
+            format!("{{origin}}{long}"),
+            format!("{long}{{n%3}}"),
+            "{n%5000}".to_string(),
+            format!("{long}{{n%5000}}"),
+        ] {
+            let mut budget = u64::MAX;
+            let id = IdText::parse(&text, &mut budget);
+            for (n, origin) in [(0, 0), (7, 3), (1234567890123, 42), (u64::MAX, 5)] {
+                assert_eq!(
+                    &*id.render(n, origin),
+                    fill_text(&text, n, origin),
+                    "{text:?}"
+                );
+            }
+        }
+    }
 }
