@@ -122,18 +122,28 @@ impl Broker {
     /// CreateQueue. A redrive policy must name an existing queue of the same kind (a FIFO queue's
     /// dead-letter queue must be FIFO, a standard queue's must be standard).
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>
+    ///
+    /// Asking again for an existing queue with exactly its attributes returns that queue; with
+    /// other attribute values it is `QueueNameExists`.
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html>
     pub fn create_queue(&mut self, cfg: QueueConfig) -> Result<QueueId, ApiError> {
         cfg.validate()?;
+        if let Some(id) = self.queue_id(&cfg.name) {
+            if self.queues[id.0 as usize].cfg == cfg {
+                return Ok(id);
+            }
+            return Err(ApiError::new(
+                ErrorCode::QueueNameExists,
+                format!(
+                    "a queue named {} already exists with other attribute values",
+                    cfg.name
+                ),
+            ));
+        }
         if self.queues.len() as u64 >= limits::MAX_QUEUES as u64 {
             return Err(ApiError::new(
                 ErrorCode::OverLimit,
                 format!("at most {} queues (playground limit)", limits::MAX_QUEUES),
-            ));
-        }
-        if self.queue_id(&cfg.name).is_some() {
-            return Err(ApiError::new(
-                ErrorCode::QueueNameExists,
-                format!("a queue named {} already exists", cfg.name),
             ));
         }
         if let Some(redrive) = &cfg.redrive {
@@ -162,19 +172,27 @@ impl Broker {
         Ok(id)
     }
 
-    /// CreateTopic.
+    /// CreateTopic. Idempotent: asking again for an existing topic with the same attributes
+    /// returns that topic; with other attributes it is `InvalidParameter`.
+    /// <https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html>
     pub fn create_topic(&mut self, cfg: TopicConfig) -> Result<TopicId, ApiError> {
         cfg.validate()?;
+        if let Some(id) = self.topic_id(&cfg.name) {
+            if self.topics[id.0 as usize].cfg == cfg {
+                return Ok(id);
+            }
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "a topic named {} already exists with other attributes",
+                    cfg.name
+                ),
+            ));
+        }
         if self.topics.len() as u64 >= limits::MAX_TOPICS as u64 {
             return Err(ApiError::new(
                 ErrorCode::OverLimit,
                 format!("at most {} topics (playground limit)", limits::MAX_TOPICS),
-            ));
-        }
-        if self.topic_id(&cfg.name).is_some() {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameter,
-                format!("a topic named {} already exists", cfg.name),
             ));
         }
         let id = TopicId(self.topics.len() as u32);

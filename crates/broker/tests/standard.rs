@@ -208,11 +208,13 @@ fn retention_and_timeouts_are_range_checked() {
             .code,
         ErrorCode::InvalidParameterValue
     );
+    // CreateQueue again with exactly the same attributes returns the existing queue; with
+    // another value it is QueueNameExists.
+    assert_eq!(w.broker.create_queue(QueueConfig::new("ok")).unwrap(), q);
+    let mut other = QueueConfig::new("ok");
+    other.visibility_timeout_s = 60;
     assert_eq!(
-        w.broker
-            .create_queue(QueueConfig::new("ok"))
-            .unwrap_err()
-            .code,
+        w.broker.create_queue(other).unwrap_err().code,
         ErrorCode::QueueNameExists
     );
     assert_eq!(

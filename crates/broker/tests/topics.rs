@@ -409,3 +409,23 @@ fn topic_explanations_use_names() {
         "{story}"
     );
 }
+
+#[test]
+fn create_topic_is_idempotent_for_the_same_attributes() {
+    let mut w = World::new();
+    let t = topic(&mut w, "orders.fifo");
+    assert_eq!(
+        w.broker
+            .create_topic(TopicConfig::new("orders.fifo"))
+            .unwrap(),
+        t,
+        "same name, same attributes: the existing topic"
+    );
+    let mut other = TopicConfig::new("orders.fifo");
+    other.content_based_dedup = true;
+    assert_eq!(
+        w.broker.create_topic(other).unwrap_err().code,
+        ErrorCode::InvalidParameter
+    );
+    assert_eq!(w.broker.n_topics(), 1);
+}
